@@ -1,0 +1,1 @@
+"""Agents: chat backends, prompt building and parsing, VLA policies, human agents."""

@@ -1,0 +1,1 @@
+"""The bus: ZeroMQ wire format, nodes, remote proxies and security."""

@@ -1,0 +1,1 @@
+"""YAML presets shipped with brigade (``brigade.config.load_config`` reads them)."""

@@ -1,0 +1,1 @@
+"""Critics: the sequential-advantage critic (ReAd) and the progress reward model."""

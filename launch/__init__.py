@@ -1,0 +1,1 @@
+"""Launch: the ``brigade`` command line, launch graphs and sweeps."""

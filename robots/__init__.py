@@ -1,0 +1,1 @@
+"""Robots: the arm interface, the safety layer, sim-backed and real drivers."""

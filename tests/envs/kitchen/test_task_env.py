@@ -1,0 +1,230 @@
+"""The kitchen's skill-level TaskEnv: conformance, skills, verification, WAIT, snapshots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brigade import Action, JointPlan, envs
+from brigade.envs.kitchen.features import feature_names, feature_size
+from brigade.envs.kitchen.state import Chef, Soup
+from brigade.envs.kitchen.task_env import KitchenTaskEnv
+from brigade.errors import BrigadeError, ConfigError, PlanError
+from brigade.testing import check_task_env
+from brigade.testing.task_conformance import check_legal_actions
+
+
+def plan(*lines: str) -> JointPlan:
+    return JointPlan.of(Action.parse(line) for line in lines)
+
+
+@pytest.mark.parametrize("env_id", envs.registered())
+def test_conformance(env_id: str) -> None:
+    check_task_env(lambda: envs.make_task(env_id))
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "kitchen/cramped_room",
+        "kitchen/forced_coordination",
+        "kitchen/counter_circuit",
+        "kitchen-read/cramped_room",
+    ],
+)
+def test_legal_actions_verify_along_an_expert_episode(env_id: str) -> None:
+    env = envs.make_task(env_id)
+    while True:
+        check_legal_actions(env)
+        if env.execute(env.expert_plan()).done:
+            break
+
+
+def test_skills_compile_into_moves_and_one_execute_is_one_step() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    out = env.execute(plan("NAME Alice ACTION PICK onion", "NAME Bob ACTION PICK onion"))
+    assert env.step_count == 1
+    assert out.steps >= 2  # a turn and an interact at least
+    # The step ends when the first chef finishes: Bob (next to the dispenser) got his onion.
+    assert env.state.chefs[1].held == "onion"
+    assert not out.done and out.reward == 0
+
+
+def test_verify_explains_and_costs_nothing() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    before = env.snapshot()
+    problems = env.verify(plan("NAME Alice ACTION PUT pot1", "NAME Bob ACTION SERVE"))
+    assert problems == [
+        "Alice cannot PUT into pot1: they hold nothing, not an ingredient",
+        "Bob cannot SERVE: they hold nothing, not a soup",
+    ]
+    assert env.verify(plan("NAME Alice ACTION FLY", "NAME Bob ACTION WAIT"))[0].startswith(
+        "Alice: FLY: unknown verb"
+    )
+    assert (
+        "did you mean 'PICK'"
+        in env.verify(plan("NAME Alice ACTION PIKC onion", "NAME Bob ACTION WAIT"))[0]
+    )
+    assert env.verify(plan("NAME Bob ACTION WAIT", "NAME Alice ACTION WAIT"))[0].startswith(
+        "a plan must"
+    )
+    assert env.snapshot() == before and env.step_count == 0
+
+
+def test_unreachable_targets_are_explained() -> None:
+    env = envs.make_task("kitchen/forced_coordination")
+    problems = env.verify(plan("NAME Alice ACTION PICK onion", "NAME Bob ACTION WAIT"))
+    assert problems == ["Alice cannot PICK: they cannot reach any onion from (3,1)"]
+
+
+def test_conflicting_picks_are_flagged() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    state = env.state.replace(counters={(2, 3): "onion"}, chefs=(Chef((1, 2), 1), Chef((2, 2), 1)))
+    env.restore(_snapshot_with(env, state))
+    problems = env.verify(
+        plan("NAME Alice ACTION PICK onion counter(2,3)", "NAME Bob ACTION PICK onion counter(2,3)")
+    )
+    assert problems == ["Alice and Bob both PICK from the same counter"]
+
+
+def _snapshot_with(env: KitchenTaskEnv, state: object) -> bytes:
+    import json
+
+    data = json.loads(env.snapshot())
+    data["state"] = env.mdp.to_overcooked_dict(state)  # type: ignore[arg-type]
+    return json.dumps(data).encode()
+
+
+def test_infeasible_actions_at_execution_come_back_as_feedback() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    out = env.execute(plan("NAME Alice ACTION SERVE", "NAME Bob ACTION PICK onion"))
+    assert out.feedback[0] == "Alice cannot SERVE: they hold nothing, not a soup"
+    assert env.state.chefs[1].held == "onion"
+    out = env.execute(plan("NAME Alice ACTION DANCE", "NAME Bob ACTION WAIT"))
+    assert "waited instead" in out.feedback[0]
+
+
+def test_wait_lasts_until_a_pot_changes() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    cooking = env.state.replace(pots=(Soup(("onion",) * 3, 1),))
+    env.restore(_snapshot_with(env, cooking))
+    out = env.execute(plan("NAME Alice ACTION WAIT", "NAME Bob ACTION WAIT"))
+    assert out.steps == 19  # from tick 1 to ready at 20
+    assert env.mdp.soup_is_ready(env.state.pots[0])  # type: ignore[arg-type]
+    assert "pot1 is ready." in out.feedback
+    # With nothing cooking, everyone waiting passes a single move.
+    env.reset()
+    assert env.execute(plan("NAME Alice ACTION WAIT", "NAME Bob ACTION WAIT")).steps == 1
+
+
+CORRIDOR = """{
+    "grid": \"\"\"XXXPXXX
+                O 1 2 D
+                XXXSXXX\"\"\",
+    "start_all_orders": [{"ingredients": ["onion", "onion", "onion"]}]
+}"""
+
+
+def test_blocked_chef_fails_with_feedback(tmp_path: object) -> None:
+    from pathlib import Path
+
+    layout = Path(str(tmp_path)) / "corridor.layout"
+    layout.write_text(CORRIDOR)
+    env = KitchenTaskEnv(layout_file=str(layout), patience=3)
+    # Bob waits at the pot for his soup, in the only corridor; Alice needs to get past him.
+    state = env.state.replace(
+        chefs=(Chef((2, 1), 2), Chef((3, 1), 0, "dish")), pots=(Soup(("onion",) * 3, 2),)
+    )
+    env.restore(_snapshot_with(env, state))
+    out = env.execute(plan("NAME Alice ACTION PICK dish", "NAME Bob ACTION FILL pot1"))
+    assert out.feedback == ("Alice is blocked and cannot PICK dish (Bob in the way).",)
+    assert out.steps == 5  # the first move sets the distance; patience 3 tolerates three more
+
+
+def test_episode_ends_and_refuses_more_plans() -> None:
+    env = envs.make_task("kitchen/cramped_room", step_limit=2)
+    env.execute(plan("NAME Alice ACTION WAIT", "NAME Bob ACTION WAIT"))
+    out = env.execute(plan("NAME Alice ACTION WAIT", "NAME Bob ACTION WAIT"))
+    assert out.truncated and not out.terminated and not out.success
+    with pytest.raises(BrigadeError, match="reset"):
+        env.execute(plan("NAME Alice ACTION WAIT", "NAME Bob ACTION WAIT"))
+    with pytest.raises(PlanError):
+        envs.make_task("kitchen/cramped_room").execute(plan("NAME Bob ACTION WAIT"))
+
+
+def test_expert_success_terminates_with_reward() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    total = 0.0
+    progress = [env.progress()]
+    while True:
+        out = env.execute(env.expert_plan())
+        total += out.reward
+        progress.append(env.progress())
+        if out.done:
+            break
+    assert out.success and out.terminated and not out.truncated
+    assert total == 40 and env.delivered == 2
+    assert progress[0] == 0.0 and progress[-1] == 1.0
+    assert max(progress[:-1]) < 1.0
+
+
+def test_snapshot_restore_resumes_identically() -> None:
+    env = envs.make_task("kitchen/coordination_ring")
+    for _ in range(5):
+        env.execute(env.expert_plan())
+    snap = env.snapshot()
+    first = [env.execute(env.expert_plan()).reward for _ in range(6)]
+    after = env.describe()
+    env.restore(snap)
+    again = [env.execute(env.expert_plan()).reward for _ in range(6)]
+    assert first == again and env.describe() == after
+
+
+def test_features_are_fixed_size_and_named() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    f = env.features()
+    assert f.shape == (feature_size(env.mdp),) == (len(feature_names(env.mdp)),)
+    assert f.dtype == np.float32 and np.all((f >= 0) & (f <= 1))
+
+
+def test_frames_are_recorded_per_move() -> None:
+    env = envs.make_task("kitchen/cramped_room", record_frames=True, cell_px=32)
+    out = env.execute(env.expert_plan())
+    assert out.frames is not None
+    assert out.frames.shape[0] == out.steps + 1  # the start frame, then one per move
+    assert out.frames.dtype == np.uint8 and out.frames.shape[-1] == 3
+
+
+def test_random_starts_keep_chefs_in_their_regions() -> None:
+    env = envs.make_task("kitchen/forced_coordination", start="random")
+    for seed in range(20):
+        env.reset(seed)
+        left, right = env.state.chefs[1].position, env.state.chefs[0].position
+        assert left[0] == 1 and right[0] == 3
+
+
+def test_bad_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'step_limit'"):
+        envs.make_task("kitchen/cramped_room", step_limt=3)
+    with pytest.raises(ConfigError, match="mode"):
+        KitchenTaskEnv(mode="jog")
+
+
+def test_read_mode_is_one_move_per_step() -> None:
+    env = envs.make_task("kitchen-read/cramped_room")
+    assert env.step_limit == 20
+    assert [a.command for a in env.legal_actions("Alice")] == [
+        "MOVE north",
+        "MOVE south",
+        "MOVE east",
+        "MOVE west",
+        "WAIT",
+        "INTERACT",
+    ]
+    out = env.execute(plan("NAME Alice ACTION MOVE east", "NAME Bob ACTION INTERACT"))
+    assert out.steps == 1 and env.state.timestep == 1
+    assert env.state.chefs[0].position == (2, 2)
+    assert (
+        "MOVE takes one direction"
+        in env.verify(plan("NAME Alice ACTION MOVE up", "NAME Bob ACTION WAIT"))[0]
+    )
