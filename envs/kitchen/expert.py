@@ -42,6 +42,7 @@ class _Claims:
     dish_for: set[int]
     start: set[int]
     supply: Counter[str]  # items being passed over counters
+    undecided: set[int]  # empty-handed chefs that have not chosen yet
 
 
 class KitchenExpert:
@@ -134,19 +135,34 @@ class KitchenExpert:
         if supply and len(shared) >= 2 and sum(c not in state.counters for c in shared) <= 1:
             return None
         best = None
+        mine = self._dist
         for cell in shared:
             if cell in state.counters:
                 continue
-            helper_dist = min(
-                (self._dist(state, j, cell) for j in helpers if self._reach(state, j, cell)),
-                default=None,
-            )
-            if helper_dist is None:
-                continue
-            d = self._dist(state, chef, cell) + helper_dist
-            if best is None or d < best[0]:
-                best = (d, cell)
+            # Both chefs walk to the counter at once; then the helper carries the item on.
+            for j in helpers:
+                if not self._reach(state, j, cell):
+                    continue
+                onward = self._onward(state, j, cell, destinations)
+                cost = max(mine(state, chef, cell), mine(state, j, cell)) + onward
+                if best is None or cost < best[0]:
+                    best = (cost, cell)
         return None if best is None else best[1]
+
+    def _onward(
+        self, state: KitchenState, j: int, cell: Position, destinations: list[Position]
+    ) -> int:
+        """Moves for chef ``j`` from taking an item off ``cell`` to facing a destination."""
+        region = self.planner.region(state.chefs[j].position)
+        best = 10**6
+        for pose in self.planner.interact_poses(cell):
+            if pose[0] not in region:
+                continue
+            for dest in destinations:
+                d = self.planner.static_distance(pose, dest)
+                if d is not None and d < best:
+                    best = d
+        return best
 
     def _in_transit(self, state: KitchenState, item: str, chef: int) -> int:
         """Items of a kind held by chefs who cannot use them or lying on shared counters."""
@@ -161,11 +177,13 @@ class KitchenExpert:
     def plan(self, state: KitchenState) -> list[Skill]:
         """One skill per chef."""
         n = len(state.chefs)
-        claims = _Claims(Counter(), set(), set(), Counter())
+        free = {i for i in range(n) if state.chefs[i].held is None}
+        claims = _Claims(Counter(), set(), set(), Counter(), free)
         plan: list[Skill | None] = [None] * n
         # Chefs with something in hand decide first: their options are narrow.
         order = sorted(range(n), key=lambda i: state.chefs[i].held is None)
         for i in order:
+            claims.undecided.discard(i)
             plan[i] = self._decide(state, i, claims)
         return [p if p is not None else Skill("WAIT") for p in plan]
 
@@ -248,6 +266,20 @@ class KitchenExpert:
                     return Skill("PICK", item=ing, dispenser_only=True)
         return None
 
+    def _about_to_cook(self, state: KitchenState, k: int, claims: _Claims) -> bool:
+        """Pot ``k`` is idle, its missing ingredients are being brought, and it cooks quickly."""
+        soup = state.pots[k]
+        if soup is not None and soup.cooking_tick >= 0:
+            return False
+        target = self.target_recipe(state, soup)
+        if target is None or self.mdp.recipes.time(target) > self.SOON:
+            return False
+        missing = self._missing(state, k)
+        brought = sum(claims.ingredients[(k, ing)] for ing in ("onion", "tomato"))
+        return brought > 0 and all(
+            count - claims.ingredients[(k, ing)] <= 0 for ing, count in missing.items()
+        )
+
     def _will_cook(self, state: KitchenState, k: int, chef: int) -> bool:
         """Pot ``k`` is cooking or ready, or its missing ingredients are on their way."""
         soup = state.pots[k]
@@ -296,18 +328,29 @@ class KitchenExpert:
                 continue
             missing = self._missing(state, k)
             complete = not any(missing.values()) or len(soup.ingredients) == mdp.max_ingredients
-            if complete and self._reach(state, i, cell):
+            mine = self._dist(state, i, cell)
+            closer = any(
+                self._reach(state, j, cell) and self._dist(state, j, cell) < mine
+                for j in claims.undecided
+            )
+            if complete and not closer and self._reach(state, i, cell):
                 claims.start.add(k)
                 return Skill("START", cell=cell)
-        # 3. a dish for a soup that will soon be ready.
-        for k, cell in cooking:
+        # 3. a dish for a soup that will soon be ready: cooking and close to done, or
+        #    quick to cook with its last ingredients already in other chefs' hands.
+        for k, cell in pots:
             soup = state.pots[k]
-            assert soup is not None
-            soon = mdp.soup_time(soup) - soup.cooking_tick <= self.SOON
+            if _cooking(mdp, soup):
+                assert soup is not None
+                soon = mdp.soup_time(soup) - soup.cooking_tick <= self.SOON
+                needed = dishes_needed > 0
+            else:
+                soon = self._about_to_cook(state, k, claims)
+                needed = True
             if (
                 soon
+                and needed
                 and k not in claims.dish_for
-                and dishes_needed > 0
                 and self._reach(state, i, cell)
             ):
                 if self._can_pick(state, i, "dish"):
