@@ -347,12 +347,7 @@ class KitchenExpert:
             else:
                 soon = self._about_to_cook(state, k, claims)
                 needed = True
-            if (
-                soon
-                and needed
-                and k not in claims.dish_for
-                and self._reach(state, i, cell)
-            ):
+            if soon and needed and k not in claims.dish_for and self._reach(state, i, cell):
                 if self._can_pick(state, i, "dish"):
                     claims.dish_for.add(k)
                     return Skill("PICK", item="dish")
