@@ -16,7 +16,7 @@ import time
 
 from brigade import envs
 from brigade.envs.kitchen import KitchenMDP, shipped_layout_names
-from brigade.envs.kitchen.expert import KitchenExpert
+from brigade.envs.kitchen.expert import soups_served
 
 
 def play(env_id: str, seed: int, start: str) -> tuple[bool, int, int]:
@@ -26,17 +26,6 @@ def play(env_id: str, seed: int, start: str) -> tuple[bool, int, int]:
         out = env.execute(env.expert_plan())
         if out.done:
             return out.success, env.step_count, int(out.info["moves_total"])
-
-
-def soups_in_400_moves(layout: str) -> int:
-    mdp = KitchenMDP.from_layout_name(layout)
-    expert = KitchenExpert(mdp)
-    state = mdp.initial_state()
-    served = 0
-    for _ in range(400):
-        state, info = mdp.transition(state, expert.moves(state))
-        served += sum(1 for event, _ in info["events"] if event == "soup_delivery")
-    return served
 
 
 def main() -> None:
@@ -62,7 +51,7 @@ def main() -> None:
     print("| layout | soups served by the move-level expert in 400 moves |")
     print("|---|---:|")
     for layout in shipped_layout_names():
-        print(f"| {layout} | {soups_in_400_moves(layout)} |")
+        print(f"| {layout} | {soups_served(KitchenMDP.from_layout_name(layout))} |")
     print(f"\n({args.episodes} episodes per id, {time.perf_counter() - started:.0f} s)")
 
 

@@ -401,3 +401,14 @@ class KitchenExpert:
         plan = self.plan(state)
         skills = [None if s.verb == "WAIT" else s for s in plan]
         return [c.action for c in choose_moves(self.mdp, self.book, state, skills)]
+
+
+def soups_served(mdp: KitchenMDP, moves: int = 400) -> int:
+    """Soups the move-level expert serves in ``moves`` moves from the standard start."""
+    expert = KitchenExpert(mdp)
+    state = mdp.initial_state()
+    served = 0
+    for _ in range(moves):
+        state, info = mdp.transition(state, expert.moves(state))
+        served += sum(1 for event, _ in info["events"] if event == "soup_delivery")
+    return served

@@ -37,12 +37,8 @@ DEFAULT_SHAPING: dict[str, float] = {
     "SOUP_DISTANCE_REW": 0,
 }
 
-#: Every key a layout may hold (what overcooked-ai 1.1.0 reads, plus its legacy keys).
-LAYOUT_KEYS = (
-    "grid",
-    "start_all_orders",
-    "start_bonus_orders",
-    "rew_shaping_params",
+#: The recipe parameters overcooked-ai 1.1.0's ``Recipe`` reads.
+RECIPE_KEYS = (
     "cook_time",
     "delivery_reward",
     "recipe_values",
@@ -52,6 +48,15 @@ LAYOUT_KEYS = (
     "onion_time",
     "tomato_time",
     "num_items_for_soup",
+)
+
+#: Every key a layout may hold (what overcooked-ai 1.1.0 reads, plus its legacy keys).
+LAYOUT_KEYS = (
+    "grid",
+    "start_all_orders",
+    "start_bonus_orders",
+    "rew_shaping_params",
+    *RECIPE_KEYS,
     "max_num_ingredients",
     "order_bonus",
     "start_state",
@@ -240,17 +245,7 @@ _EXCLUSIVE = (
 
 def _check_recipe_params(data: Mapping[str, Any], path: str | None) -> dict[str, Any]:
     params = {}
-    for key in (
-        "cook_time",
-        "delivery_reward",
-        "recipe_values",
-        "recipe_times",
-        "onion_value",
-        "tomato_value",
-        "onion_time",
-        "tomato_time",
-        "num_items_for_soup",
-    ):
+    for key in RECIPE_KEYS:
         if key in data and data[key] is not None:
             params[key] = data[key]
     for a, b in (("onion_time", "tomato_time"), ("onion_value", "tomato_value")):
