@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from brigade.envs.kitchen.describe import pot_names
 from brigade.envs.kitchen.mdp import KitchenMDP
@@ -39,10 +40,18 @@ class StepResult:
     sparse_by_chef: list[float] = field(default_factory=list)
     shaped_by_chef: list[float] = field(default_factory=list)
     deliveries: int = 0
+    paying_deliveries: int = 0
     completed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
     reached_horizon: bool = False
+
+
+def count_deliveries(info: dict[str, Any]) -> tuple[int, int]:
+    """Soups served in one transition, and how many of them earned a reward."""
+    chefs = [chef for event, chef in info["events"] if event == "soup_delivery"]
+    paying = sum(1 for chef in chefs if info["sparse_reward_by_agent"][chef] > 0)
+    return len(chefs), paying
 
 
 def pot_status(mdp: KitchenMDP, soup: Soup | None) -> tuple[str, int]:
@@ -249,7 +258,9 @@ class SkillExecutor:
             for i in range(n):
                 result.sparse_by_chef[i] += info["sparse_reward_by_agent"][i]
                 result.shaped_by_chef[i] += info["shaped_reward_by_agent"][i]
-            result.deliveries += sum(1 for event, _ in info["events"] if event == "soup_delivery")
+            served, paying = count_deliveries(info)
+            result.deliveries += served
+            result.paying_deliveries += paying
             if on_move is not None:
                 on_move(state)
             self._check_completion(before, state, runs, joint, result)

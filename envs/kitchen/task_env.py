@@ -21,7 +21,7 @@ import numpy as np
 
 from brigade.action import Action
 from brigade.envs.kitchen.describe import describe_kitchen
-from brigade.envs.kitchen.executor import SkillExecutor, pot_status
+from brigade.envs.kitchen.executor import SkillExecutor, count_deliveries, pot_status
 from brigade.envs.kitchen.expert import KitchenExpert
 from brigade.envs.kitchen.features import kitchen_features
 from brigade.envs.kitchen.mdp import KitchenMDP
@@ -320,7 +320,7 @@ class KitchenTaskEnv(TaskEnv):
             state, info = self.mdp.transition(self._state, joint)
             sparse = list(info["sparse_reward_by_agent"])
             shaped = list(info["shaped_reward_by_agent"])
-            deliveries = [chef for event, chef in info["events"] if event == "soup_delivery"]
+            served, paying = count_deliveries(info)
             moves = 1
             if record is not None:
                 frames.append(record(state))
@@ -342,10 +342,9 @@ class KitchenTaskEnv(TaskEnv):
             state = result.state
             sparse, shaped, moves = result.sparse_by_chef, result.shaped_by_chef, result.moves
             feedback += result.feedback
-            deliveries = [-1] * result.deliveries
+            served, paying = result.deliveries, result.paying_deliveries
         reward = float(sum(sparse))
-        paying = sum(1 for _ in deliveries) if reward > 0 else 0
-        if deliveries and reward <= 0:
+        if served > paying:
             feedback.append("A soup was served but it matches no order: it earned nothing.")
         self._state = state
         self._steps += 1
@@ -358,14 +357,9 @@ class KitchenTaskEnv(TaskEnv):
         terminated = success
         truncated = not success and (out_of_steps or out_of_time)
         self._done = terminated or truncated
-        if before.pots != state.pots:
-            for name, a, b in zip(range(len(state.pots)), before.pots, state.pots):
-                if (
-                    pot_status(self.mdp, a)[0] != "ready"
-                    and b is not None
-                    and pot_status(self.mdp, b)[0] == "ready"
-                ):
-                    feedback.append(f"pot{name + 1} is ready.")
+        for k, (a, b) in enumerate(zip(before.pots, state.pots)):
+            if pot_status(self.mdp, a)[0] != "ready" and pot_status(self.mdp, b)[0] == "ready":
+                feedback.append(f"pot{k + 1} is ready.")
         return Outcome(
             reward=reward,
             terminated=terminated,
@@ -376,7 +370,7 @@ class KitchenTaskEnv(TaskEnv):
             frames=np.stack(frames) if frames else None,
             info={
                 "shaped_reward": float(sum(shaped)),
-                "deliveries": len(deliveries),
+                "deliveries": served,
                 "paying_deliveries": paying,
                 "moves_total": self._moves,
                 "timestep": state.timestep,
