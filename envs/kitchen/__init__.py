@@ -18,6 +18,7 @@ __all__ = [
     "ACTION_NAMES",
     "EVENT_TYPES",
     "Chef",
+    "KitchenBatch",
     "KitchenLayout",
     "KitchenMDP",
     "KitchenState",
@@ -27,3 +28,12 @@ __all__ = [
     "load_layout_file",
     "shipped_layout_names",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # KitchenBatch imports numba (slow to import); load it only when asked for.
+    if name == "KitchenBatch":
+        from brigade.envs.kitchen.batch import KitchenBatch
+
+        return KitchenBatch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
