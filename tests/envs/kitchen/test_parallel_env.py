@@ -13,6 +13,7 @@ from gymnasium import spaces
 from pettingzoo.test import api_test
 from pettingzoo.utils.conversions import parallel_to_aec
 
+import brigade.envs as brigade_envs
 from brigade.envs.kitchen import KitchenState, Soup, shipped_layout_names
 from brigade.envs.kitchen.encoding import encoding_dtype, layer_names, num_channels
 from brigade.envs.kitchen.names import CHEF_NAMES, chef_names
@@ -443,3 +444,8 @@ def test_kitchen_state_is_a_kitchen_state() -> None:
     env = KitchenParallelEnv("cramped_room")
     env.reset(seed=0)
     assert isinstance(env.kitchen_state, KitchenState)
+
+
+@pytest.mark.parametrize("env_id", brigade_envs.registered())
+def test_conformance_of_every_registered_id(env_id: str) -> None:
+    check_parallel_env(lambda: brigade_envs.make(env_id, horizon=50), num_cycles=60)
