@@ -26,11 +26,15 @@ C = TypeVar("C")
 
 
 def _valid_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every dotted key of a config dataclass, nested dataclasses included."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
     keys = []
     for f in dataclasses.fields(cls):
         key = f"{prefix}{f.name}"
         keys.append(key)
-        ftype = f.type
+        ftype = hints.get(f.name)
         if isinstance(ftype, type) and dataclasses.is_dataclass(ftype):
             keys.extend(_valid_keys(ftype, key + "."))
     return keys
@@ -53,7 +57,8 @@ def _dataclass_type_of(cls: type, dotted: str) -> type | None:
 
 def _explain(exc: OmegaConfBaseException, cls: type, source: str) -> ConfigError:
     key = getattr(exc, "full_key", None) or None
-    msg = getattr(exc, "msg", None) or str(exc).splitlines()[0]
+    # OmegaConf appends "full_key: ... object_type=..." lines; the first line says it all.
+    msg = (getattr(exc, "msg", None) or str(exc)).splitlines()[0]
     if isinstance(exc, ConfigKeyError) and key:
         valid = _valid_keys(cls)
         owner = _dataclass_type_of(cls, key)
@@ -64,8 +69,7 @@ def _explain(exc: OmegaConfBaseException, cls: type, source: str) -> ConfigError
             f"unknown key{hint}; valid keys here: {', '.join(siblings)}", key=key, source=source
         )
     if isinstance(exc, ValidationError):
-        value = getattr(exc, "value", None)
-        return ConfigError(f"bad value {value!r}: {msg}", key=key, source=source)
+        return ConfigError(f"bad value: {msg}", key=key, source=source)
     return ConfigError(msg, key=key, source=source)
 
 
@@ -165,8 +169,3 @@ def load_config(
     if callable(validate):
         validate()
     return obj  # type: ignore[return-value]
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A plain dict of a config dataclass (for manifests and hashes)."""
-    return dataclasses.asdict(config)

@@ -23,7 +23,8 @@ class JointPlan:
     """
 
     actions: tuple[Action, ...]
-    paths: Mapping[str, tuple[Waypoint, ...]] = field(default_factory=dict)
+    # Left out of the hash (a dict is not hashable); equality still compares it.
+    paths: Mapping[str, tuple[Waypoint, ...]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.actions, tuple):

@@ -35,11 +35,10 @@ def _load_entry_point_group(group: str) -> list[str]:
     for ep in entry_points(group=group):
         try:
             loaded = ep.load()
+            if callable(loaded) and not isinstance(loaded, type):
+                loaded()  # a registration function; a module registers on import
         except Exception as exc:  # a broken plug-in must not break brigade itself
-            failed.append(f"{ep.name} ({ep.value}): {exc}")
-            continue
-        if callable(loaded):
-            loaded()
+            failed.append(f"{ep.name} ({ep.value}): {type(exc).__name__}: {exc}")
     return failed
 
 
@@ -73,6 +72,8 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
         self._loaded = entry_point_group is None
         self._lock = threading.Lock()
+        #: Plug-ins that failed to load, with the reason (they are skipped).
+        self.plugin_failures: list[str] = []
 
     def register(
         self, name: str, *, config: type, description: str = ""
@@ -84,8 +85,8 @@ class Registry(Generic[T]):
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._entries and self._entries[name].factory is not factory:
                 raise RegistryError(f"{self.kind} {name!r} is already registered")
-            doc = description or (factory.__doc__ or "").strip().splitlines()[0:1]
-            text = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            doc_lines = (factory.__doc__ or "").strip().splitlines()
+            text = description or (doc_lines[0] if doc_lines else "")
             self._entries[name] = Entry(name, config, factory, text)
             return factory
 
@@ -97,7 +98,7 @@ class Registry(Generic[T]):
         with self._lock:
             if not self._loaded and self.entry_point_group:
                 self._loaded = True
-                _load_entry_point_group(self.entry_point_group)
+                self.plugin_failures = _load_entry_point_group(self.entry_point_group)
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -156,6 +157,8 @@ class EnvSpec:
         description: One line for listings.
         parallel_kwargs: Keyword arguments ``make_parallel`` gets (overridable).
         task_kwargs: Keyword arguments ``make_task`` gets (overridable; recorded in manifests).
+        identity: Keyword arguments that define the task (a layout, a mode): they
+            cannot be overridden, since the id would then name something else.
     """
 
     id: str
@@ -164,6 +167,23 @@ class EnvSpec:
     description: str = ""
     parallel_kwargs: dict[str, Any] = field(default_factory=dict)
     task_kwargs: dict[str, Any] = field(default_factory=dict)
+    identity: tuple[str, ...] = ()
+
+    def check_overrides(self, kwargs: dict[str, Any]) -> None:
+        """Refuse overrides of the keys that define the task.
+
+        Raises:
+            ConfigError: ``kwargs`` overrides one of :attr:`identity`.
+        """
+        from brigade.errors import ConfigError
+
+        for key in self.identity:
+            if key in kwargs:
+                raise ConfigError(
+                    f"{self.id} is defined by its {key}; register a new id (or use the "
+                    "simulator's class directly) for another one",
+                    key=key,
+                )
 
     @property
     def family(self) -> str:

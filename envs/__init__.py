@@ -40,8 +40,10 @@ def make(env_id: str, **kwargs: Any) -> Any:
     Raises:
         RegistryError: Unknown id (the message suggests the closest), or the id
             has no low-level API.
+        ConfigError: ``kwargs`` override what defines the task (its layout).
     """
     s = ENVS.spec(env_id)
+    s.check_overrides(kwargs)
     if s.make_parallel is None:
         from brigade.errors import RegistryError
 
@@ -54,8 +56,10 @@ def make_task(env_id: str, **kwargs: Any) -> TaskEnv:
 
     Raises:
         RegistryError: Unknown id, or the id has no skill-level API.
+        ConfigError: ``kwargs`` override what defines the task, or are invalid.
     """
     s = ENVS.spec(env_id)
+    s.check_overrides(kwargs)
     if s.make_task is None:
         from brigade.errors import RegistryError
 

@@ -31,7 +31,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> in
     from brigade.launch.episodes import RunConfig, run_episodes
 
     overrides = list(extra)
-    for name in ("env", "episodes", "seed", "out"):
+    for name in ("env", "planner", "episodes", "seed", "out"):
         value = getattr(args, name)
         if value is not None:
             overrides.append(f"{name}={value}")
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", default="run/default", help="preset name or YAML file")
     run.add_argument("--env", help="environment id, e.g. kitchen/forced_coordination")
+    run.add_argument("--planner", help="who plans (for now: expert, the scripted expert)")
     run.add_argument("--episodes", type=int, help="number of episodes")
     run.add_argument("--seed", type=int, help="seed of the first episode")
     run.add_argument("--out", help="folder for run outputs (default: runs/)")

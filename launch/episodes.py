@@ -10,6 +10,7 @@ Until the LLM planners land, the scripted expert is the planner.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
@@ -66,6 +67,8 @@ class RunConfig:
             raise ConfigError("must be at least 1", key="episodes")
         if self.fps < 1:
             raise ConfigError("must be at least 1", key="fps")
+        if self.cell_px < 16:
+            raise ConfigError("must be at least 16 pixels", key="cell_px")
 
 
 @dataclass
@@ -106,7 +109,9 @@ def run_episodes(
     """Run the episodes of ``config``; return the run folder and the records."""
     console = console or Console()
     spec = envs.spec(config.env)
-    env = envs.make_task(spec.id, **config.task, cell_px=config.cell_px, record_frames=config.video)
+    env = envs.make_task(
+        spec.id, **{"cell_px": config.cell_px, "record_frames": config.video, **config.task}
+    )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(config.out) / f"{stamp}-{spec.id.replace('/', '_')}"
     suffix = 1
@@ -124,7 +129,8 @@ def run_episodes(
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     records: list[EpisodeRecord] = []
-    transcript = [f"# {spec.id}: {config.episodes} episode(s), planner {config.planner}\n"]
+    transcript = run_dir / "transcript.md"
+    transcript.write_text(f"# {spec.id}: {config.episodes} episode(s), planner {config.planner}\n")
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -142,24 +148,26 @@ def run_episodes(
             episodes_file.flush()
             done = sum(r.success for r in records)
             progress.update(bar, advance=1, status=f"success {done}/{len(records)}")
-    (run_dir / "transcript.md").write_text("\n".join(transcript))
     (run_dir / "summary.md").write_text(_summary_markdown(spec.id, records))
     console.print(_summary_table(spec.id, records))
     console.print(f"Run folder: [bold]{run_dir}[/bold]")
     return run_dir, records
 
 
-def _run_one(
-    env: Any, config: RunConfig, k: int, run_dir: Path, transcript: list[str]
-) -> EpisodeRecord:
+def _run_one(env: Any, config: RunConfig, k: int, run_dir: Path, transcript: Path) -> EpisodeRecord:
+    """Play one episode; each step's lines reach the transcript as soon as it ends."""
     seed = config.seed + k
     env.reset(seed)
     start = time.perf_counter()
-    transcript.append(f"\n## Episode {k} (seed {seed})\n")
-    transcript.append("```text\n" + env.describe() + "\n```\n")
-    writer = VideoWriter(run_dir / f"episode_{k:03d}.mp4", fps=config.fps) if config.video else None
     outcome = None
-    try:
+    with transcript.open("a") as out, contextlib.ExitStack() as stack:
+        out.write(f"\n## Episode {k} (seed {seed})\n\n```text\n{env.describe()}\n```\n\n")
+        writer = None
+        if config.video:
+            # A context manager, so an error inside the episode is the one reported.
+            writer = stack.enter_context(
+                VideoWriter(run_dir / f"episode_{k:03d}.mp4", fps=config.fps)
+            )
         while True:
             plan = env.expert_plan()
             outcome = env.execute(plan)
@@ -173,17 +181,13 @@ def _run_one(
             ]
             lines += [f"    {line}" for line in plan.to_text().splitlines()]
             lines += [f"- {fb}" for fb in outcome.feedback]
-            transcript.append("\n".join(lines) + "\n")
+            out.write("\n".join(lines) + "\n\n")
+            out.flush()
             if outcome.done:
                 break
-    finally:
-        if writer is not None:
-            writer.close()
+        result = "success" if outcome.success else "failure"
+        out.write(f"**Episode {k}: {result}** after {env.step_count} steps, score {env.score:g}.\n")
     assert outcome is not None
-    result = "success" if outcome.success else "failure"
-    transcript.append(
-        f"**Episode {k}: {result}** after {env.step_count} steps, score {env.score:g}.\n"
-    )
     return EpisodeRecord(
         episode=k,
         seed=seed,

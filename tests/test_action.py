@@ -72,3 +72,9 @@ def test_outcome_keeps_termination_and_truncation_apart() -> None:
     running = Outcome(reward=0.0, terminated=False, truncated=False, success=False, steps=3)
     assert ended.done and cut.done and not running.done
     assert ended.terminated != cut.terminated
+
+
+def test_plans_are_hashable() -> None:
+    a = JointPlan.of([Action("Alice", "WAIT"), Action("Bob", "SERVE")])
+    b = JointPlan.of([Action("Alice", "WAIT"), Action("Bob", "SERVE")])
+    assert hash(a) == hash(b) and len({a, b}) == 1

@@ -58,3 +58,11 @@ def test_unknown_preset_lists_the_shipped_ones() -> None:
 def test_override_without_value_is_an_error() -> None:
     with pytest.raises(ConfigError, match="key=value"):
         load_config(Outer, overrides=["--name"])
+
+
+def test_nested_keys_are_suggested() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'max_rounds'"):
+        load_config(Outer, overrides=["planner.maxrounds=3"])
+    with pytest.raises(ConfigError) as err:
+        load_config(Outer, overrides=["planner.threshold=high"])
+    assert "full_key" not in str(err.value) and "planner.threshold" in str(err.value)

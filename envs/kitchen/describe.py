@@ -14,6 +14,7 @@ what each chef can do now); the parser ignores lines it does not need.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ def pot_names(mdp: KitchenMDP) -> list[str]:
     return [f"pot{i + 1}" for i in range(len(mdp.pot_positions))]
 
 
+def pot_name(mdp: KitchenMDP, cell: Position) -> str:
+    """The name (``pot2``) of the pot at ``cell``."""
+    return f"pot{mdp.pot_positions.index(cell) + 1}"
+
+
 def cell_text(pos: Position) -> str:
     """A cell as written in descriptions and actions: ``(x,y)``."""
     return f"({pos[0]},{pos[1]})"
@@ -54,13 +60,18 @@ def _soup_words(soup: Soup) -> str:
     return ", ".join(soup.ingredients) if soup.ingredients else "no ingredients"
 
 
+def with_article(name: str | None) -> str:
+    """``an onion``, ``a dish``; ``nothing`` for ``None``."""
+    if name is None:
+        return "nothing"
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
 def item_text(item: Item | None) -> str:
     """An item in words: ``nothing``, ``an onion``, ``a dish``, ``a soup of onion, onion``."""
-    if item is None:
-        return "nothing"
     if isinstance(item, Soup):
         return f"a soup of {_soup_words(item)}"
-    return f"an {item}" if item[0] in "aeiou" else f"a {item}"
+    return with_article(item)
 
 
 def _format_number(value: float) -> str:
@@ -335,7 +346,7 @@ def parse_description(text: str) -> KitchenDescription:
             raise DescriptionParseError(f"chef {n}: unknown direction {direction!r}")
         held = _parse_item(held_text, f"chef {n}")
         if isinstance(held, Soup):
-            held = Soup(held.ingredients, int(mdp.soup_time(held)))
+            held = Soup(held.ingredients, mdp.ready_tick(held))
         chef_list.append(Chef(pos, DIRECTION_NAMES.index(direction), held))
         names.append(name)
     pot_state: list[Soup | None] = [None] * len(mdp.pot_positions)
@@ -349,7 +360,7 @@ def parse_description(text: str) -> KitchenDescription:
         if item is None:
             continue
         if isinstance(item, Soup):
-            item = Soup(item.ingredients, int(mdp.soup_time(item)))
+            item = Soup(item.ingredients, mdp.ready_tick(item))
         counter_items[pos] = item
     state_orders = mdp.recipes.orders(
         [r for r, _, _, _ in orders], [r for r, _, _, b in orders if b]
@@ -370,5 +381,5 @@ def _parse_pot(mdp: KitchenMDP, text: str, where: str) -> Soup | None:
     if (m := _COOKING.match(text)) is not None:
         return Soup(_ingredients(m["ings"], where), int(m["tick"]))
     if (m := _READY.match(text)) is not None:
-        return Soup(_ingredients(m["ings"], where), int(float(m["time"])))
+        return Soup(_ingredients(m["ings"], where), math.ceil(float(m["time"])))
     raise DescriptionParseError(f"{where}: cannot read the pot {text!r}")

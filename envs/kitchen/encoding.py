@@ -157,8 +157,3 @@ class LosslessEncoder:
                 out[i, x, y, rank] = 1
                 out[i, x, y, n + 4 * rank + state.chefs[j].orientation] = 1
         return out
-
-    def encode_chef(self, state: KitchenState, chef: int) -> np.ndarray:
-        """One chef's encoding, shape (width, height, channels)."""
-        out: np.ndarray = self.encode(state)[chef]
-        return out

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from brigade.envs.kitchen.describe import pot_names
+from brigade.envs.kitchen.describe import pot_name
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.skills import Skill, SkillBook
 from brigade.envs.kitchen.state import DIRECTIONS, INTERACT, STAY, KitchenState, Position, Soup
@@ -44,7 +44,6 @@ class StepResult:
     completed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
-    reached_horizon: bool = False
 
 
 def count_deliveries(info: dict[str, Any]) -> tuple[int, int]:
@@ -195,16 +194,34 @@ def _direction(src: Position, dst: Position) -> int:
 def _free_neighbour(
     mdp: KitchenMDP, pos: Position, taken: set[Position], *, avoid: set[Position]
 ) -> Position | None:
-    """A floor cell next to ``pos`` that is free, preferring one off the ``avoid`` cells."""
-    fallback = None
+    """The neighbouring cell to step to, to get off the ``avoid`` cells (``None``: stay).
+
+    Breadth-first over free floor cells to the nearest one off ``avoid``; the
+    answer is the first step of that walk (which may itself be on ``avoid``,
+    as when a chef backs out of a corridor into a side pocket).
+    """
+    first: dict[Position, Position] = {}
+    frontier = []
     for dx, dy in DIRECTIONS:
         cell = (pos[0] + dx, pos[1] + dy)
-        if not mdp.is_floor(cell) or cell in taken:
-            continue
-        if cell not in avoid:
-            return cell
-        fallback = fallback or None
-    return fallback
+        if mdp.is_floor(cell) and cell not in taken:
+            if cell not in avoid:
+                return cell
+            first[cell] = cell
+            frontier.append(cell)
+    while frontier:
+        nxt = []
+        for x, y in frontier:
+            for dx, dy in DIRECTIONS:
+                cell = (x + dx, y + dy)
+                if cell == pos or cell in first or not mdp.is_floor(cell) or cell in taken:
+                    continue
+                first[cell] = first[(x, y)]
+                if cell not in avoid:
+                    return first[cell]
+                nxt.append(cell)
+        frontier = nxt
+    return None
 
 
 class SkillExecutor:
@@ -244,7 +261,6 @@ class SkillExecutor:
                     self._fail(run, problem, result)
         while True:
             if state.timestep >= horizon:
-                result.reached_horizon = True
                 break
             busy = any(r.status == "running" and r.skill.verb != "WAIT" for r in runs)
             cooking = any(pot_status(mdp, s)[0] == "cooking" for s in state.pots)
@@ -308,18 +324,26 @@ class SkillExecutor:
                 run.stalls += 1
             if run.stalls > self.patience:
                 name = names[run.chef]
-                occupied = {c.position for i, c in enumerate(state.chefs) if i != run.chef}
-                blockers = [names[i] for i, c in enumerate(state.chefs) if c.position in occupied]
-                who = f" ({', '.join(blockers)} in the way)" if blockers else ""
+                who = self._blockers(state, run, names)
                 self._fail(
                     run, f"{name} is blocked and cannot {self._label(run.skill)}{who}.", result
                 )
                 joint[-1] = STAY
         return joint
 
+    def _blockers(self, state: KitchenState, run: _Run, names: Sequence[str]) -> str:
+        """`` (Bob in the way)``: the chefs standing on the blocked chef's shortest path."""
+        chef = state.chefs[run.chef]
+        targets = self.book.reachable_targets(state, run.chef, run.skill)
+        path = set(self.planner.path_cells((chef.position, chef.orientation), targets)[1:])
+        blockers = [
+            names[i] for i, c in enumerate(state.chefs) if i != run.chef and c.position in path
+        ]
+        return f" ({', '.join(blockers)} in the way)" if blockers else ""
+
     def _label(self, skill: Skill) -> str:
         if skill.verb in ("PUT", "START", "FILL") and skill.cell is not None:
-            return f"{skill.verb} {pot_names(self.mdp)[self.mdp.pot_positions.index(skill.cell)]}"
+            return f"{skill.verb} {pot_name(self.mdp, skill.cell)}"
         return " ".join(x for x in (skill.verb, skill.item) if x)
 
     def _check_completion(

@@ -14,12 +14,12 @@ move along the executor's collision-free paths, for ReAd's low-level setting.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.recipes import Recipe, recipe_of
 from brigade.envs.kitchen.skills import Skill, SkillBook
-from brigade.envs.kitchen.state import KitchenState, Position, Soup
+from brigade.envs.kitchen.state import KitchenState, Position, Soup, item_name
 
 
 def _ready(mdp: KitchenMDP, soup: Soup | None) -> bool:
@@ -30,12 +30,6 @@ def _cooking(mdp: KitchenMDP, soup: Soup | None) -> bool:
     return soup is not None and mdp.soup_is_cooking(soup)
 
 
-def _name(item: object) -> str | None:
-    if item is None:
-        return None
-    return item if isinstance(item, str) else "soup"
-
-
 @dataclass
 class _Claims:
     ingredients: Counter[tuple[int, str]]  # (pot index, ingredient) -> slots taken
@@ -43,6 +37,7 @@ class _Claims:
     start: set[int]
     supply: Counter[str]  # items being passed over counters
     undecided: set[int]  # empty-handed chefs that have not chosen yet
+    counter_picks: set[Position] = field(default_factory=set)  # counters someone empties
 
 
 class KitchenExpert:
@@ -55,25 +50,37 @@ class KitchenExpert:
         self.mdp = mdp
         self.book = book or SkillBook(mdp)
         self.planner = self.book.planner
-        available = set()
-        if mdp.onion_dispensers:
-            available.add("onion")
-        if mdp.tomato_dispensers:
-            available.add("tomato")
-        self._available = available
+        self._available_cache: dict[tuple[frozenset[Position], ...], frozenset[str]] = {}
+
+    def _available(self, state: KitchenState) -> frozenset[str]:
+        """Ingredients some chef can fetch from a dispenser (chefs never change region)."""
+        regions = tuple(self.planner.region(c.position) for c in state.chefs)
+        found = self._available_cache.get(regions)
+        if found is None:
+            found = frozenset(
+                name
+                for name, cells in (
+                    ("onion", self.mdp.onion_dispensers),
+                    ("tomato", self.mdp.tomato_dispensers),
+                )
+                if any(self.planner.can_reach(c.position, d) for c in state.chefs for d in cells)
+            )
+            self._available_cache[regions] = found
+        return found
 
     # ------------------------------------------------------------------ targets
 
     def target_recipe(self, state: KitchenState, soup: Soup | None) -> Recipe | None:
         """The best order that can still be made from a pot's contents (``None``: none pays)."""
         have = recipe_of(soup.ingredients) if soup is not None else (0, 0)
+        available = self._available(state)
         best: tuple[float, int, float] | None = None
         choice = None
         for recipe in state.orders.all:
             if recipe[0] < have[0] or recipe[1] < have[1]:
                 continue
             need = {"onion": recipe[0] - have[0], "tomato": recipe[1] - have[1]}
-            if any(count and ing not in self._available for ing, count in need.items()):
+            if any(count and ing not in available for ing, count in need.items()):
                 continue
             value = state.orders.delivery_value[recipe]
             if value <= 0:
@@ -166,9 +173,9 @@ class KitchenExpert:
 
     def _in_transit(self, state: KitchenState, item: str, chef: int) -> int:
         """Items of a kind held by chefs who cannot use them or lying on shared counters."""
-        count = sum(1 for i in state.counters.values() if _name(i) == item)
+        count = sum(1 for i in state.counters.values() if item_name(i) == item)
         for j, c in enumerate(state.chefs):
-            if j != chef and _name(c.held) == item:
+            if j != chef and item_name(c.held) == item:
                 count += 1
         return count
 
@@ -188,7 +195,7 @@ class KitchenExpert:
         return [p if p is not None else Skill("WAIT") for p in plan]
 
     def _decide(self, state: KitchenState, i: int, claims: _Claims) -> Skill:
-        held = _name(state.chefs[i].held)
+        held = item_name(state.chefs[i].held)
         mdp = self.mdp
         pots = list(enumerate(mdp.pot_positions))
         if held == "soup":
@@ -304,13 +311,16 @@ class KitchenExpert:
         mdp = self.mdp
         pots = list(enumerate(mdp.pot_positions))
         n = len(state.chefs)
-        dishes_held = sum(1 for c in state.chefs if _name(c.held) == "dish")
+        dishes_held = sum(1 for c in state.chefs if item_name(c.held) == "dish")
         # Soups on counters that I can serve.
         for cell, item in state.counters.items():
-            if _name(item) == "soup" and any(
-                self._reach(state, i, s) for s in mdp.serving_positions
+            if (
+                item_name(item) == "soup"
+                and cell not in claims.counter_picks
+                and any(self._reach(state, i, s) for s in mdp.serving_positions)
             ):
                 if self._reach(state, i, cell):
+                    claims.counter_picks.add(cell)
                     return Skill("PICK", item="soup", cell=cell)
         ready = [(k, c) for k, c in pots if _ready(mdp, state.pots[k])]
         cooking = [(k, c) for k, c in pots if _cooking(mdp, state.pots[k])]

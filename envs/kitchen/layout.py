@@ -176,22 +176,26 @@ def parse_layout_text(text: str, *, name: str, path: str | None = None) -> Kitch
     Raises:
         LayoutError: The text is not a literal dict, or the layout is invalid.
     """
+    body = text.strip()
+    # Lines stripped from the top, so that errors report the file's own line numbers.
+    skipped = text[: text.index(body)].count("\n") if body else 0
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
+        line = exc.lineno + skipped if exc.lineno is not None else None
         raise LayoutError(
-            f"not a Python literal dict ({exc.msg})", path=path, line=exc.lineno, column=exc.offset
+            f"not a Python literal dict ({exc.msg})", path=path, line=line, column=exc.offset
         ) from None
     try:
         data = ast.literal_eval(tree)
     except ValueError:
         bad = _first_non_literal(tree)
-        snippet = ast.get_source_segment(text.strip(), bad) if bad is not None else None
+        snippet = ast.get_source_segment(body, bad) if bad is not None else None
         raise LayoutError(
             f"not a Python literal dict: {snippet or 'an expression'!s} is not a literal; "
             "layouts are parsed as literals, so names, calls and expressions are not allowed",
             path=path,
-            line=getattr(bad, "lineno", None),
+            line=getattr(bad, "lineno", 1) + skipped if bad is not None else None,
             column=getattr(bad, "col_offset", -1) + 1 if bad is not None else None,
         ) from None
     if not isinstance(data, dict):

@@ -17,6 +17,7 @@ which is what makes it several times faster.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import combinations, product
 from pathlib import Path
@@ -35,6 +36,7 @@ from brigade.envs.kitchen.state import (
     KitchenState,
     Position,
     Soup,
+    item_name,
 )
 from brigade.errors import InputError
 
@@ -69,13 +71,6 @@ EVENT_TYPES = (
     "useless_tomato_potting",
 )
 """overcooked-ai's event types."""
-
-_ITEM_NAME = {"onion": "onion", "tomato": "tomato", "dish": "dish"}
-
-
-def item_name(item: Item) -> str:
-    """``"onion"``, ``"tomato"``, ``"dish"`` or ``"soup"``."""
-    return item if isinstance(item, str) else "soup"
 
 
 def events_as_overcooked(events: Events, num_chefs: int) -> dict[str, list[bool]]:
@@ -193,6 +188,14 @@ class KitchenMDP:
         """Ticks of cooking the soup needs."""
         return self._soup_time[soup.ingredients]
 
+    def ready_tick(self, soup: Soup) -> int:
+        """The cooking tick at which the soup is ready, and where it stays.
+
+        The recipe's cooking time rounded up: times may be fractional in layouts,
+        and a soup is ready once its tick reaches the time.
+        """
+        return math.ceil(self._soup_time[soup.ingredients])
+
     def soup_is_ready(self, soup: Soup) -> bool:
         """The soup has cooked long enough."""
         return soup.cooking_tick >= 0 and soup.cooking_tick >= self._soup_time[soup.ingredients]
@@ -200,10 +203,6 @@ class KitchenMDP:
     def soup_is_cooking(self, soup: Soup) -> bool:
         """The soup is on the fire and not yet ready."""
         return 0 <= soup.cooking_tick < self._soup_time[soup.ingredients]
-
-    def soup_is_full(self, soup: Soup) -> bool:
-        """No ingredient can be added (cooking started, or the pot is at capacity)."""
-        return soup.cooking_tick >= 0 or len(soup.ingredients) == self.max_ingredients
 
     def soup_recipe(self, soup: Soup) -> Recipe:
         """The soup's recipe as ``(onions, tomatoes)``."""
@@ -489,16 +488,6 @@ class KitchenMDP:
             events.append((f"viable_{ingredient}_potting", i))
         if old_val == 0:
             events.append((f"useless_{ingredient}_potting", i))
-
-    # ------------------------------------------------------------------ helpers
-
-    def valid_joint_positions(self) -> list[tuple[Position, ...]]:
-        """Every assignment of chefs to distinct floor cells (small layouts only)."""
-        return [
-            combo
-            for combo in product(self.floor_positions, repeat=self.num_chefs)
-            if len(set(combo)) == self.num_chefs
-        ]
 
     def __repr__(self) -> str:
         return f"KitchenMDP({self.name!r}, chefs={self.num_chefs}, {self.width}x{self.height})"

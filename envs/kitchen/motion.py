@@ -172,30 +172,6 @@ class MotionPlanner:
                 cells.append(p)
         return PathStep(first, depth, target, tuple(cells))
 
-    def step_to_cell(
-        self, pose: Pose, cell: Position, blocked: Collection[Position] = ()
-    ) -> int | None:
-        """The first move of a shortest walk to stand on ``cell`` (``None`` if unreachable)."""
-        if pose[0] == cell:
-            return None
-        floor = self.floor
-        first: dict[Position, int] = {pose[0]: -1}
-        frontier = [pose[0]]
-        while frontier:
-            nxt_frontier = []
-            for x, y in frontier:
-                origin = first[(x, y)]
-                for a, (dx, dy) in enumerate(DIRECTIONS):
-                    nxt = (x + dx, y + dy)
-                    if nxt in first or nxt not in floor or nxt in blocked:
-                        continue
-                    first[nxt] = a if origin < 0 else origin
-                    if nxt == cell:
-                        return first[nxt]
-                    nxt_frontier.append(nxt)
-            frontier = nxt_frontier
-        return None
-
     def path_cells(self, pose: Pose, targets: Iterable[Position]) -> list[Position]:
         """The cells a shortest path (ignoring other chefs) to face any target walks through."""
         goal_of = {g for t in targets for g in self._goals.get(t, ())}

@@ -106,7 +106,7 @@ def _soup_from_dict(data: Mapping[str, Any], where: str, mdp: KitchenMDP, pos: P
             raise StateError(f"{where}.state: bad legacy soup {data['state']!r}")
         soup = Soup((ingredient,) * count, -1 if time == 0 else time)
         if time >= 20 and count:
-            soup = Soup(soup.ingredients, int(mdp.soup_time(soup)))
+            soup = Soup(soup.ingredients, mdp.ready_tick(soup))
     else:
         raw = data.get("_ingredients")
         if not isinstance(raw, list):
@@ -127,10 +127,10 @@ def _soup_from_dict(data: Mapping[str, Any], where: str, mdp: KitchenMDP, pos: P
         )
     if soup.cooking_tick >= 0 and not soup.ingredients:
         raise StateError(f"{where}: an empty soup cannot be cooking")
-    if soup.cooking_tick > mdp.soup_time(soup) if soup.ingredients else False:
+    if soup.ingredients and soup.cooking_tick > mdp.ready_tick(soup):
         raise StateError(
-            f"{where}: cooking_tick {soup.cooking_tick} is past the recipe's cooking time "
-            f"({mdp.soup_time(soup)}); soups stop cooking when ready"
+            f"{where}: cooking_tick {soup.cooking_tick} is past the tick the soup is ready at "
+            f"({mdp.ready_tick(soup)}); soups stop cooking when ready"
         )
     return soup
 

@@ -22,15 +22,15 @@ def random_soup(mdp: KitchenMDP, rng: np.random.Generator, *, ready: bool) -> So
     """A soup with 1..capacity random ingredients; ready, or in any pot state."""
     n = int(rng.integers(1, mdp.max_ingredients + 1))
     ingredients = tuple(_INGREDIENTS[int(rng.integers(2))] for _ in range(n))
-    time = int(mdp.soup_time(Soup(ingredients)))
+    ready_at = mdp.ready_tick(Soup(ingredients))
     if ready:
-        return Soup(ingredients, time)
+        return Soup(ingredients, ready_at)
     kind = int(rng.integers(3))
     if kind == 0:
         return Soup(ingredients, -1)
-    if kind == 1:
-        return Soup(ingredients, int(rng.integers(0, max(time, 1))) if time > 0 else 0)
-    return Soup(ingredients, time)
+    if kind == 1 and ready_at > 0:
+        return Soup(ingredients, int(rng.integers(0, ready_at)))  # still cooking
+    return Soup(ingredients, ready_at)
 
 
 def random_item(mdp: KitchenMDP, rng: np.random.Generator) -> Item:

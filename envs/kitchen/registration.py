@@ -38,6 +38,9 @@ READ_TASKS: dict[str, tuple[str, int]] = {
     "forced_coordination": ("read_forced_coordination", 25),
 }
 
+#: What defines a kitchen task: not overridable through make()/make_task().
+IDENTITY = ("layout", "layout_file", "mode")
+
 _registered = False
 
 
@@ -67,6 +70,7 @@ def register_all() -> None:
                 make_task=_make_task,
                 description=f"Overcooked-AI kitchen '{layout}': deliver {SOUPS_TO_WIN} soups",
                 parallel_kwargs={"layout": layout},
+                identity=IDENTITY,
                 task_kwargs={
                     "layout": layout,
                     "mode": "skills",
@@ -83,6 +87,7 @@ def register_all() -> None:
                 make_task=_make_task,
                 description=f"ReAd's Overcooked '{name}': one 2-onion soup in {limit} moves",
                 parallel_kwargs={"layout": layout},
+                identity=IDENTITY,
                 task_kwargs={
                     "layout": layout,
                     "mode": "moves",

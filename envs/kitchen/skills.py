@@ -26,10 +26,16 @@ import re
 from dataclasses import dataclass
 
 from brigade.action import Action
-from brigade.envs.kitchen.describe import counter_name, pot_names
+from brigade.envs.kitchen.describe import (
+    cell_text,
+    counter_name,
+    pot_name,
+    pot_names,
+    with_article,
+)
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.motion import MotionPlanner
-from brigade.envs.kitchen.state import DIRECTION_NAMES, KitchenState, Position, Soup
+from brigade.envs.kitchen.state import DIRECTION_NAMES, KitchenState, Position, Soup, item_name
 from brigade.errors import PlanError, did_you_mean
 
 SKILL_VERBS = ("PICK", "PUT", "START", "FILL", "SERVE", "PLACE", "WAIT")
@@ -108,7 +114,7 @@ def skill_action(agent: str, mdp: KitchenMDP, skill: Skill) -> Action:
     """The action text of a skill (inverse of :func:`parse_skill`)."""
     if skill.verb in ("PUT", "START", "FILL"):
         assert skill.cell is not None
-        return Action(agent, skill.verb, (pot_names(mdp)[mdp.pot_positions.index(skill.cell)],))
+        return Action(agent, skill.verb, (pot_name(mdp, skill.cell),))
     args: tuple[str, ...] = ()
     if skill.item:
         args += (skill.item,)
@@ -135,9 +141,6 @@ class SkillBook:
     def _pot(self, state: KitchenState, cell: Position) -> Soup | None:
         return state.pots[self.mdp.pot_positions.index(cell)]
 
-    def _pot_name(self, cell: Position) -> str:
-        return pot_names(self.mdp)[self.mdp.pot_positions.index(cell)]
-
     def targets(self, state: KitchenState, chef: int, skill: Skill) -> list[Position]:
         """Cells the chef may interact with to do the skill now (any reachability)."""
         mdp = self.mdp
@@ -148,7 +151,9 @@ class SkillBook:
                 return [skill.cell]
             cells = list(self._dispensers[skill.item])
             if not skill.dispenser_only:
-                cells += [pos for pos, item in state.counters.items() if _name(item) == skill.item]
+                cells += [
+                    pos for pos, item in state.counters.items() if item_name(item) == skill.item
+                ]
             return cells
         if verb in ("PUT", "START", "FILL"):
             assert skill.cell is not None
@@ -172,23 +177,23 @@ class SkillBook:
         verb = skill.verb
         if verb == "WAIT":
             return None
-        holding = _name(held) if held is not None else None
+        holding = item_name(held) if held is not None else None
         if verb == "PICK":
             if held is not None:
-                return f"{name} cannot PICK: their hands are full (holding {_article(holding)})"
+                return f"{name} cannot PICK: their hands are full (holding {with_article(holding)})"
             if skill.cell is not None and _name_at(state, skill.cell) != skill.item:
                 found = _name_at(state, skill.cell)
                 return f"{name} cannot PICK {skill.item} from {counter_name(skill.cell)}: " + (
-                    f"it holds {_article(found)}" if found else "it is empty"
+                    f"it holds {with_article(found)}" if found else "it is empty"
                 )
             if not self.targets(state, chef, skill):
                 return f"{name} cannot PICK {skill.item}: there is no {skill.item} to pick up"
         elif verb == "PUT":
             assert skill.cell is not None
-            pot = self._pot_name(skill.cell)
+            pot = pot_name(self.mdp, skill.cell)
             if holding not in ("onion", "tomato"):
                 return (
-                    f"{name} cannot PUT into {pot}: they hold {_article(holding)}, "
+                    f"{name} cannot PUT into {pot}: they hold {with_article(holding)}, "
                     "not an ingredient"
                 )
             soup = self._pot(state, skill.cell)
@@ -198,11 +203,11 @@ class SkillBook:
                 return f"{name} cannot PUT into {pot}: it is full"
         elif verb == "START":
             assert skill.cell is not None
-            pot = self._pot_name(skill.cell)
+            pot = pot_name(self.mdp, skill.cell)
             if held is not None:
                 return (
                     f"{name} cannot START {pot}: their hands must be empty "
-                    f"(holding {_article(holding)})"
+                    f"(holding {with_article(holding)})"
                 )
             soup = self._pot(state, skill.cell)
             if soup is None or not soup.ingredients:
@@ -211,36 +216,37 @@ class SkillBook:
                 return f"{name} cannot START {pot}: it is already cooking"
         elif verb == "FILL":
             assert skill.cell is not None
-            pot = self._pot_name(skill.cell)
+            pot = pot_name(self.mdp, skill.cell)
             if holding != "dish":
                 return (
-                    f"{name} cannot FILL from {pot}: they need a dish (holding {_article(holding)})"
+                    f"{name} cannot FILL from {pot}: they need a dish "
+                    f"(holding {with_article(holding)})"
                 )
             soup = self._pot(state, skill.cell)
             if soup is None or soup.cooking_tick < 0:
                 return f"{name} cannot FILL from {pot}: no soup is cooking there"
         elif verb == "SERVE":
             if holding != "soup":
-                return f"{name} cannot SERVE: they hold {_article(holding)}, not a soup"
+                return f"{name} cannot SERVE: they hold {with_article(holding)}, not a soup"
         elif verb == "PLACE":
             if held is None:
                 return f"{name} cannot PLACE: their hands are empty"
             if skill.cell is not None and skill.cell in state.counters:
                 return (
                     f"{name} cannot PLACE on {counter_name(skill.cell)}: it already holds "
-                    f"{_article(_name(state.counters[skill.cell]))}"
+                    f"{with_article(item_name(state.counters[skill.cell]))}"
                 )
         if not self.reachable_targets(state, chef, skill):
             return (
                 f"{name} cannot {verb}: they cannot reach {self._what(skill)} from "
-                f"{_cell(state.chefs[chef].position)}"
+                f"{cell_text(state.chefs[chef].position)}"
             )
         return None
 
     def _what(self, skill: Skill) -> str:
         if skill.verb in ("PUT", "START", "FILL"):
             assert skill.cell is not None
-            return self._pot_name(skill.cell)
+            return pot_name(self.mdp, skill.cell)
         if skill.cell is not None:
             return counter_name(skill.cell)
         if skill.verb == "PICK":
@@ -260,12 +266,12 @@ class SkillBook:
                 if item != "soup":
                     options.append(Skill("PICK", item=item, dispenser_only=True))
             options.extend(
-                Skill("PICK", item=_name(item), cell=pos)
+                Skill("PICK", item=item_name(item), cell=pos)
                 for pos, item in sorted(state.counters.items())
             )
             options.extend(Skill("START", cell=p) for p in mdp.pot_positions)
         else:
-            name = _name(held)
+            name = item_name(held)
             if name in ("onion", "tomato"):
                 options.extend(Skill("PUT", cell=p) for p in mdp.pot_positions)
             elif name == "dish":
@@ -280,23 +286,8 @@ class SkillBook:
         return [s for s in options if self.problem(state, chef, s, "") is None]
 
 
-def _name(item: object) -> str:
-    return item if isinstance(item, str) else "soup"
-
-
 def _name_at(state: KitchenState, cell: Position) -> str | None:
-    item = state.counters.get(cell)
-    return None if item is None else _name(item)
-
-
-def _article(name: str | None) -> str:
-    if name is None:
-        return "nothing"
-    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
-
-
-def _cell(pos: Position) -> str:
-    return f"({pos[0]},{pos[1]})"
+    return item_name(state.counters.get(cell))
 
 
 def parse_move(action: Action) -> int:

@@ -8,8 +8,8 @@ object lies on a counter, in ``counters``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple, NoReturn, Union
+from collections.abc import Mapping
+from typing import Any, NamedTuple, NoReturn, Union, overload
 
 from brigade.envs.kitchen.recipes import Orders
 
@@ -55,6 +55,25 @@ Item = Union[str, Soup]  # noqa: UP007 (a runtime alias: `str | Soup` fails on P
 """An object: ``"onion"``, ``"tomato"``, ``"dish"`` or a :class:`Soup`."""
 
 
+@overload
+def item_name(item: Item) -> str: ...
+
+
+@overload
+def item_name(item: None) -> None: ...
+
+
+@overload
+def item_name(item: Item | None) -> str | None: ...
+
+
+def item_name(item: Item | None) -> str | None:
+    """``"onion"``, ``"tomato"``, ``"dish"``, ``"soup"``, or ``None`` for no item."""
+    if item is None:
+        return None
+    return item if isinstance(item, str) else "soup"
+
+
 class Chef(NamedTuple):
     """One chef: position, orientation (an index into :data:`DIRECTIONS`) and held item."""
 
@@ -76,6 +95,15 @@ class FrozenDict(dict[Position, Item]):
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
+
+    def __copy__(self) -> FrozenDict:
+        return self  # immutable: a copy is the same value
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
 
 
 EMPTY_COUNTERS = FrozenDict()
@@ -157,14 +185,6 @@ class KitchenState:
         }
         fields.update(changes)
         return KitchenState(**fields)
-
-    def time_independent_key(self) -> tuple[Any, ...]:
-        """Everything but the timestep (two states equal up to time share it)."""
-        return (self.chefs, self.pots, self.counters, self.orders)
-
-    def items(self) -> Iterator[tuple[Position, Item]]:
-        """Every object not held by a chef, with its cell (counters only)."""
-        return iter(self.counters.items())
 
     def __repr__(self) -> str:
         chefs = ", ".join(

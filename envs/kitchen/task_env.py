@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from brigade.action import Action
+from brigade.config import load_config
 from brigade.envs.kitchen.describe import describe_kitchen
 from brigade.envs.kitchen.executor import SkillExecutor, count_deliveries, pot_status
 from brigade.envs.kitchen.expert import KitchenExpert
@@ -35,7 +36,7 @@ from brigade.envs.kitchen.skills import (
     skill_action,
 )
 from brigade.envs.kitchen.state import Chef, KitchenState, Soup
-from brigade.errors import BrigadeError, ConfigError, PlanError
+from brigade.errors import BrigadeError, ConfigError, PlanError, StateError
 from brigade.plan import JointPlan, Outcome
 from brigade.task_env import TaskEnv
 
@@ -79,16 +80,11 @@ class KitchenTaskConfig:
             raise ConfigError(f"must be one of {MODES}, not {self.mode!r}", key="mode")
         if self.start not in STARTS:
             raise ConfigError(f"must be one of {STARTS}, not {self.start!r}", key="start")
-        for key in (
-            "soups_to_win",
-            "step_limit",
-            "horizon",
-            "patience",
-            "max_moves_per_step",
-            "cell_px",
-        ):
+        for key in ("soups_to_win", "step_limit", "horizon", "patience", "max_moves_per_step"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"must be at least 1, not {getattr(self, key)}", key=key)
+        if self.cell_px < 16:
+            raise ConfigError(f"must be at least 16 pixels, not {self.cell_px}", key="cell_px")
 
 
 def random_chefs(
@@ -113,19 +109,11 @@ class KitchenTaskEnv(TaskEnv):
     """The kitchen as a skill-level multi-agent task."""
 
     def __init__(self, config: KitchenTaskConfig | None = None, **overrides: Any):
-        config = config or KitchenTaskConfig()
         if overrides:
-            fields = asdict(config)
-            unknown = [k for k in overrides if k not in fields]
-            if unknown:
-                from brigade.errors import did_you_mean
-
-                raise ConfigError(
-                    f"unknown setting{did_you_mean(unknown[0], fields)}; "
-                    f"settings: {', '.join(fields)}",
-                    key=unknown[0],
-                )
-            config = KitchenTaskConfig(**{**fields, **overrides})
+            # Typed merge: an unknown key or a bad value is a ConfigError naming the key.
+            base = asdict(config) if config is not None else {}
+            config = load_config(KitchenTaskConfig, values={**base, **overrides})
+        config = config or KitchenTaskConfig()
         config.validate()
         self.config = config
         if config.layout_file:
@@ -188,7 +176,7 @@ class KitchenTaskEnv(TaskEnv):
 
     def metadata(self) -> dict[str, Any]:
         """The task's settings."""
-        return {"env_id": self.env_id, "layout": self.mdp.name, **asdict(self.config)}
+        return {"env_id": self.env_id, **asdict(self.config), "layout": self.mdp.name}
 
     # ------------------------------------------------------------------ planner-facing
 
@@ -279,6 +267,22 @@ class KitchenTaskEnv(TaskEnv):
                         f"{taken[skill.cell]} and {self._agents[i]} both PICK from the same counter"
                     )
                 taken[skill.cell] = self._agents[i]
+        placed: dict[Any, str] = {}
+        filled: dict[Any, str] = {}
+        for i, skill in skills:
+            if skill.verb == "PLACE" and skill.cell is not None:
+                if skill.cell in placed:
+                    problems.append(
+                        f"{placed[skill.cell]} and {self._agents[i]} both PLACE on the same counter"
+                    )
+                placed[skill.cell] = self._agents[i]
+            if skill.verb == "FILL" and skill.cell is not None:
+                if skill.cell in filled:
+                    problems.append(
+                        f"{filled[skill.cell]} and {self._agents[i]} both FILL from the same "
+                        "pot, which holds one soup"
+                    )
+                filled[skill.cell] = self._agents[i]
         room: dict[Any, int] = {}
         for i, skill in skills:
             if skill.verb == "PUT" and skill.cell is not None:
@@ -432,6 +436,8 @@ class KitchenTaskEnv(TaskEnv):
         """The full state (kitchen state and episode counters) as JSON bytes."""
         data = {
             "schema": 1,
+            "env_id": self.env_id,
+            "layout": self.mdp.name,
             "state": self.mdp.to_overcooked_dict(self._state),
             "steps": self._steps,
             "delivered": self._delivered,
@@ -442,16 +448,37 @@ class KitchenTaskEnv(TaskEnv):
         return json.dumps(data).encode()
 
     def restore(self, snapshot: bytes) -> None:
-        """Return to a snapshot taken by :meth:`snapshot`."""
-        data = json.loads(snapshot)
-        if data.get("schema") != 1:
-            raise BrigadeError(f"unsupported kitchen snapshot schema {data.get('schema')!r}")
-        self._state = self.mdp.from_overcooked_dict(data["state"])
-        self._steps = int(data["steps"])
-        self._delivered = int(data["delivered"])
-        self._score = float(data["score"])
-        self._moves = int(data["moves"])
-        self._done = bool(data["done"])
+        """Return to a snapshot taken by :meth:`snapshot` (of this same task).
+
+        Raises:
+            StateError: The bytes are not a kitchen snapshot, or one of another
+                layout; nothing is changed then.
+        """
+        try:
+            data = json.loads(snapshot)
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            if data.get("schema") != 1:
+                raise ValueError(f"unsupported snapshot schema {data.get('schema')!r}")
+            if data.get("layout") != self.mdp.name:
+                raise ValueError(
+                    f"it is of layout {data.get('layout')!r}, this kitchen is {self.mdp.name!r}"
+                )
+            state = self.mdp.from_overcooked_dict(data["state"])
+            counters = (
+                int(data["steps"]),
+                int(data["delivered"]),
+                float(data["score"]),
+                int(data["moves"]),
+                bool(data["done"]),
+            )
+        except StateError as exc:
+            raise StateError(f"cannot restore the kitchen snapshot: {exc}") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise StateError(f"cannot restore the kitchen snapshot: {what}") from None
+        self._state = state
+        self._steps, self._delivered, self._score, self._moves, self._done = counters
 
     # ------------------------------------------------------------------ pictures
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from brigade import envs
 from brigade.envs.kitchen import KitchenMDP, shipped_layout_names
 from brigade.envs.kitchen.expert import soups_served
+from brigade.envs.kitchen.task_env import KitchenTaskEnv
 
 SKILL_IDS = [i for i in envs.registered() if i.startswith("kitchen/")]
 
@@ -42,3 +45,22 @@ def test_move_expert_solves_reads_setting_within_its_limit(env_id: str) -> None:
 def test_move_expert_cooks_and_serves_on_every_layout(layout: str) -> None:
     served = soups_served(KitchenMDP.from_layout_name(layout))
     assert served >= 3, f"{layout}: only {served} soups in 400 moves"
+
+
+TEST_LAYOUTS = Path(__file__).parent / "layouts"
+
+
+@pytest.mark.parametrize(
+    "layout_file",
+    sorted(str(p) for p in TEST_LAYOUTS.glob("*.layout")),
+    ids=lambda p: Path(p).stem,
+)
+def test_expert_plans_always_pass_verification(layout_file: str) -> None:
+    for seed in range(3):
+        env = KitchenTaskEnv(layout_file=layout_file, step_limit=25, start="random")
+        env.reset(seed)
+        while True:
+            plan = env.expert_plan()
+            assert env.verify(plan) == [], f"seed {seed} step {env.step_count}: {plan.to_text()}"
+            if env.execute(plan).done:
+                break

@@ -191,3 +191,10 @@ def test_valid_grids_round_trip(grid: str) -> None:
     assert again.terrain == layout.terrain
     assert again.start_positions == layout.start_positions
     assert again.to_dict() == layout.to_dict()
+
+
+def test_line_numbers_count_leading_blank_and_comment_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "\n\n# a comment\n" + GOOD.replace('"rew_shaping_params": None', "x"))
+    with pytest.raises(LayoutError) as err:
+        load_layout_file(path)
+    assert err.value.line == 11

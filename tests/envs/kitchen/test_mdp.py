@@ -155,3 +155,13 @@ def test_states_are_hashable_and_immutable() -> None:
         a.timestep = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
         a.counters[(0, 0)] = "onion"  # type: ignore[index]
+
+
+def test_states_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    mdp = MDPS["cramped_room"]
+    state = random_state(mdp, np.random.default_rng(4), object_prob=0.8)
+    assert copy.deepcopy(state) == state
+    assert pickle.loads(pickle.dumps(state)) == state

@@ -9,7 +9,7 @@ from brigade import Action, JointPlan, envs
 from brigade.envs.kitchen.features import feature_names, feature_size
 from brigade.envs.kitchen.state import Chef, Soup
 from brigade.envs.kitchen.task_env import KitchenTaskEnv
-from brigade.errors import BrigadeError, ConfigError, PlanError
+from brigade.errors import BrigadeError, ConfigError, PlanError, StateError
 from brigade.testing import check_task_env
 from brigade.testing.task_conformance import check_legal_actions
 
@@ -228,3 +228,84 @@ def test_read_mode_is_one_move_per_step() -> None:
         "MOVE takes one direction"
         in env.verify(plan("NAME Alice ACTION MOVE up", "NAME Bob ACTION WAIT"))[0]
     )
+
+
+POCKET = """{
+    "grid": \"\"\"XXXXXXXX
+                O 1 2  P
+                XXXXX XX
+                XDXSXXXX\"\"\",
+    "start_all_orders": [{"ingredients": ["onion"]}]
+}"""
+
+
+def test_waiting_chef_backs_out_of_the_way(tmp_path: object) -> None:
+    from pathlib import Path
+
+    layout = Path(str(tmp_path)) / "pocket.layout"
+    layout.write_text(POCKET)
+    env = KitchenTaskEnv(layout_file=str(layout))
+    # Bob waits in the corridor between Alice and the pot; he must step into the pocket.
+    state = env.state.replace(chefs=(Chef((3, 1), 2, "onion"), Chef((5, 1), 2)))
+    env.restore(_snapshot_with(env, state))
+    out = env.execute(plan("NAME Alice ACTION PUT pot1", "NAME Bob ACTION WAIT"))
+    assert out.feedback == ()
+    assert env.state.pots[0] is not None and env.state.pots[0].ingredients == ("onion",)
+    assert env.state.chefs[1].position == (5, 2)
+
+
+def test_restore_refuses_bad_snapshots_and_changes_nothing() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    env.execute(env.expert_plan())
+    before = env.snapshot()
+    other = envs.make_task("kitchen/forced_coordination").snapshot()
+    for bad, message in [
+        (b"xx", "cannot restore"),
+        (b'{"schema": 1, "layout": "cramped_room"}', "missing 'state'"),
+        (b"[1]", "not a JSON object"),
+        (other, "of layout 'forced_coordination'"),
+    ]:
+        with pytest.raises(StateError, match=message):
+            env.restore(bad)
+        assert env.snapshot() == before
+
+
+def test_verify_flags_two_chefs_placing_on_or_filling_from_one_place() -> None:
+    env = envs.make_task("kitchen/cramped_room")
+    state = env.state.replace(
+        chefs=(Chef((1, 1), 0, "dish"), Chef((2, 1), 0, "dish")), pots=(Soup(("onion",) * 3, 20),)
+    )
+    env.restore(_snapshot_with(env, state))
+    assert env.verify(plan("NAME Alice ACTION FILL pot1", "NAME Bob ACTION FILL pot1")) == [
+        "Alice and Bob both FILL from the same pot, which holds one soup"
+    ]
+    assert env.verify(
+        plan("NAME Alice ACTION PLACE counter(1,0)", "NAME Bob ACTION PLACE counter(1,0)")
+    ) == ["Alice and Bob both PLACE on the same counter"]
+
+
+def test_registered_ids_cannot_change_what_defines_them() -> None:
+    with pytest.raises(ConfigError, match="defined by its layout"):
+        envs.make_task("kitchen/forced_coordination", layout="cramped_room")
+    with pytest.raises(ConfigError, match="defined by its mode"):
+        envs.make_task("kitchen-read/cramped_room", mode="skills")
+    env = KitchenTaskEnv(layout="forced_coordination")
+    assert env.metadata()["layout"] == "forced_coordination"
+
+
+def test_typed_settings_reject_bad_values() -> None:
+    with pytest.raises(ConfigError, match=r"step_limit.*bad value"):
+        envs.make_task("kitchen/cramped_room", step_limit="many")
+    with pytest.raises(ConfigError, match="cell_px"):
+        envs.make_task("kitchen/cramped_room", cell_px=8)
+
+
+def test_fractional_cooking_times_round_trip() -> None:
+    from brigade.envs.kitchen import KitchenMDP
+
+    mdp = KitchenMDP.from_layout_name("cramped_room", cook_time=2.5)
+    state = mdp.initial_state().replace(pots=(Soup(("onion",) * 3, 0),))
+    for _ in range(4):
+        state, _ = mdp.transition(state, [4, 4])
+    assert state.pots[0] == Soup(("onion",) * 3, 3) and mdp.soup_is_ready(state.pots[0])
+    assert mdp.from_overcooked_dict(mdp.to_overcooked_dict(state)) == state
