@@ -15,6 +15,7 @@ from itertools import product
 from typing import Any
 
 from brigade.envs.kitchen.layout import INGREDIENTS, KitchenLayout
+from brigade.errors import InputError
 
 Recipe = tuple[int, int]
 """A recipe as ``(number of onions, number of tomatoes)``."""
@@ -32,7 +33,7 @@ def recipe_of(ingredients: Iterable[str]) -> Recipe:
         elif ing == "tomato":
             tomatoes += 1
         else:
-            raise ValueError(f"unknown ingredient {ing!r}; ingredients are {INGREDIENTS}")
+            raise InputError(f"unknown ingredient {ing!r}; ingredients are {INGREDIENTS}")
     return (onions, tomatoes)
 
 

@@ -59,6 +59,7 @@ SHIPPED = [
     "read_forced_coordination",
 ]
 AUTHORED = [
+    "k_one_chef",
     "k_three_chefs",
     "k_four_chefs",
     "k_nine_chefs",
