@@ -36,11 +36,10 @@ import numpy as np
 from brigade.envs.kitchen import batch_kernels as K
 from brigade.envs.kitchen.encoding import encoding_dtype, num_channels
 from brigade.envs.kitchen.mdp import KitchenMDP
+from brigade.envs.kitchen.random_states import START_MODES, random_start_positions
 from brigade.envs.kitchen.recipes import Orders
 from brigade.envs.kitchen.state import DIRECTIONS, Chef, Item, KitchenState, Position, Soup
 from brigade.errors import InputError, StateError
-
-START_MODES = ("standard", "random")
 
 _ITEM_CODES = {"onion": K.ONION, "tomato": K.TOMATO, "dish": K.DISH}
 _ITEM_NAMES = {K.ONION: "onion", K.TOMATO: "tomato", K.DISH: "dish"}
@@ -81,8 +80,10 @@ class KitchenBatch:
             truncated (and reset when ``auto_reset``). Also sets the urgency
             layer of the observations, as ``LosslessEncoder(mdp, horizon)`` does.
         start: ``"standard"``: every episode starts in ``mdp.initial_state()``;
-            ``"random"``: the same, with the chefs on distinct floor cells
-            drawn from the generator seeded by :meth:`reset`.
+            ``"random"``: the same, with each chef on a random free cell of its
+            own floor region (the floor cells connected to its standard start),
+            with a random orientation, drawn from the generator seeded by
+            :meth:`reset`.
         auto_reset: Reset kitchens in place when their episode ends. Without
             it, kitchens keep stepping past the horizon (``truncated`` stays set).
         parallel: Spread the kitchens over numba's threads (``numba.set_num_threads``
@@ -103,8 +104,9 @@ class KitchenBatch:
         parallel: Whether steps run on numba's threads.
 
     Raises:
-        InputError: ``n`` or ``horizon`` below 1, an unknown ``start``, or too few
-            floor cells for random starts.
+        InputError: ``n`` or ``horizon`` below 1, an unknown ``start``, or, for
+            random starts, a floor region with fewer cells than the chefs
+            starting in it.
     """
 
     parallel_min_envs = 8
@@ -142,12 +144,6 @@ class KitchenBatch:
         self._counter_slot = {
             pos: self._num_pots + k for k, pos in enumerate(mdp.counter_positions)
         }
-        self._floor_cells = np.array([self._cell(p) for p in mdp.floor_positions], dtype=np.int32)
-        if start == "random" and len(self._floor_cells) < self.num_chefs:
-            raise InputError(
-                f"random starts need a floor cell per chef: {mdp.name} has "
-                f"{len(self._floor_cells)} floor cells for {self.num_chefs} chefs"
-            )
 
         self._orders: list[Orders] = []
         self._orders_ids: dict[Any, int] = {}
@@ -166,9 +162,10 @@ class KitchenBatch:
         self._chefs = np.zeros((n_, self.num_chefs, K.CHEF_FIELDS), np.int32)
         self._objects = np.zeros((n_, len(self._slot_positions), 4), np.int32)
         self._envs = np.zeros((n_, K.ENV_FIELDS), np.int32)
-        # The chefs' cells of each kitchen's next start (redrawn after each
-        # auto-reset when starts are random).
+        # The chefs' cells and orientations of each kitchen's next start
+        # (redrawn after each auto-reset when starts are random).
         self._start_cells = np.tile(start_chefs[:, K.C_CELL], (n_, 1))
+        self._start_orientations = np.tile(start_chefs[:, K.C_ORI], (n_, 1))
         self._obs = np.zeros(
             (n_, self.num_chefs, *self.observation_shape), dtype=self.observation_dtype
         )
@@ -415,7 +412,7 @@ class KitchenBatch:
         if seed is not None or self._rng is None:
             self._rng = np.random.default_rng(seed)
         if self.start == "random":
-            self._start_cells[:] = self._draw_start_cells(self.num_envs)
+            self._draw_starts(self._all_envs)
         reset_args = (
             self._all_envs,
             *self._encode_args(),
@@ -427,20 +424,37 @@ class KitchenBatch:
         )
         K.reset_envs(*reset_args)
         if self.start == "random":
-            # The chefs' cells of each kitchen's next auto-reset, drawn ahead.
-            self._start_cells[:] = self._draw_start_cells(self.num_envs)
+            self._orient_starts(self._all_envs)
+            # The chefs' cells and orientations of each kitchen's next auto-reset, drawn ahead.
+            self._draw_starts(self._all_envs)
         self._sparse[:] = 0
         self._shaped[:] = 0
         self._rewards[:] = 0
         self._truncated[:] = False
         return self._obs
 
-    def _draw_start_cells(self, count: int) -> np.ndarray:
-        """Distinct random floor cells for the chefs of ``count`` kitchens, shape (count, chefs)."""
-        assert self._rng is not None
-        keys = self._rng.random((count, len(self._floor_cells)))
-        picks = np.argsort(keys, axis=1, kind="stable")[:, : self.num_chefs]
-        return self._floor_cells[picks]
+    def _draw_starts(self, envs: np.ndarray) -> None:
+        """Draws the chefs' cells and orientations of the next start of kitchens ``envs``.
+
+        Kitchen by kitchen, in the order of ``envs``, the cells of
+        :func:`~brigade.envs.kitchen.random_states.random_start_positions`;
+        then every orientation at once.
+        """
+        rng = self._rng
+        assert rng is not None
+        xy = np.array([random_start_positions(self.mdp, rng) for _ in envs], dtype=np.int32)
+        self._start_cells[envs] = xy[..., 0] * self._height + xy[..., 1]  # as _cell does
+        self._start_orientations[envs] = rng.integers(0, 4, (len(envs), self.num_chefs))
+
+    def _orient_starts(self, envs: np.ndarray) -> None:
+        """Turns the chefs of the just-reset kitchens ``envs`` to their drawn orientations.
+
+        The kernels reset kitchens with the standard start's orientations (they
+        take only the cells per kitchen), so these kitchens are encoded again.
+        """
+        self._chefs[envs, :, K.C_ORI] = self._start_orientations[envs]
+        encode_args = (envs, *self._encode_args(), self._obs_rows)
+        K.encode_envs(*encode_args)
 
     def step(self, actions: np.ndarray) -> BatchStep:
         """One step of every kitchen.
@@ -482,7 +496,8 @@ class KitchenBatch:
         resets = self._step_kernel(*self._args)
         if resets and self.start == "random":
             envs = np.flatnonzero(self._truncated)
-            self._start_cells[envs] = self._draw_start_cells(len(envs))
+            self._orient_starts(envs)
+            self._draw_starts(envs)
         return BatchStep(
             self._obs, self._rewards, self._terminated, self._truncated, self._sparse, self._shaped
         )

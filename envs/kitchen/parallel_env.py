@@ -37,14 +37,12 @@ from brigade.envs.kitchen.encoding import (
 )
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.names import chef_names
+from brigade.envs.kitchen.random_states import START_MODES, random_start_positions
 from brigade.envs.kitchen.state import ACTION_NAMES, Chef, KitchenState
 from brigade.errors import BrigadeError, InputError, did_you_mean
 
 if TYPE_CHECKING:
     from brigade.envs.kitchen.render import KitchenRenderer
-
-START_MODES = ("standard", "random")
-"""How an episode starts: the layout's start state, or chefs placed at random."""
 
 RESET_OPTIONS = ("start", "state")
 """The ``options`` keys :meth:`KitchenParallelEnv.reset` reads."""
@@ -117,29 +115,18 @@ def check_start(start: Any) -> str:
     return str(start)
 
 
-def random_start(mdp: KitchenMDP, rng: np.random.Generator) -> KitchenState:
-    """The standard start state with every chef moved to a random floor cell and orientation.
+def _random_start(mdp: KitchenMDP, rng: np.random.Generator) -> KitchenState:
+    """The standard start state with each chef moved within its floor region, facing a random way.
 
-    Chefs land on distinct floor cells; everything else (pots, counters,
-    orders, held items) is the standard start's.
-
-    Args:
-        mdp: The kitchen.
-        rng: The generator drawn from.
-
-    Raises:
-        InputError: The layout has fewer floor cells than chefs.
+    The cells come from :func:`~brigade.envs.kitchen.random_states.random_start_positions`;
+    everything else (pots, counters, orders, held items) is the standard start's.
     """
     base = mdp.initial_state()
-    floor = mdp.floor_positions
-    n = mdp.num_chefs
-    if len(floor) < n:
-        raise InputError(f"{mdp.name}: {n} chefs do not fit on {len(floor)} floor cells")
-    cells = rng.choice(len(floor), size=n, replace=False)
-    orientations = rng.integers(0, 4, size=n)
+    positions = random_start_positions(mdp, rng)
+    orientations = rng.integers(0, 4, size=mdp.num_chefs)
     chefs = tuple(
-        Chef(floor[int(c)], int(o), chef.held)
-        for c, o, chef in zip(cells, orientations, base.chefs, strict=True)
+        Chef(pos, int(o), chef.held)
+        for pos, o, chef in zip(positions, orientations, base.chefs, strict=True)
     )
     return base.replace(chefs=chefs)
 
@@ -166,8 +153,9 @@ class KitchenParallelEnv(ParallelEnv[str, np.ndarray, int]):  # type: ignore[mis
             :func:`~brigade.envs.kitchen.layout.shipped_layout_names`).
         layout_file: A ``.layout`` file to load instead of a shipped layout.
         horizon: Steps per episode (the urgency layer counts down to it).
-        start: ``"standard"`` (the layout's start state) or ``"random"``
-            (chefs on random distinct floor cells, facing random ways).
+        start: ``"standard"``: the layout's start state; ``"random"``: each
+            chef on a random free cell of its own floor region (the floor cells
+            connected to its standard start), with a random orientation.
         shaped_reward_coef: Weight of a chef's own shaped reward in its reward.
         render_mode: ``None`` or ``"rgb_array"``.
 
@@ -307,8 +295,10 @@ class KitchenParallelEnv(ParallelEnv[str, np.ndarray, int]):  # type: ignore[mis
             Each chef's observation, and an empty info dict per chef.
 
         Raises:
-            InputError: An unknown start, both ``start`` and ``state``, or a
-                state that is invalid for this layout or already at the horizon.
+            InputError: An unknown start, both ``start`` and ``state``, a
+                state that is invalid for this layout or already at the horizon,
+                or a random start on a layout with a floor region smaller than
+                the number of chefs starting in it.
         """
         if seed is not None:
             self._rng = np.random.default_rng(seed)
@@ -321,7 +311,7 @@ class KitchenParallelEnv(ParallelEnv[str, np.ndarray, int]):  # type: ignore[mis
                 raise InputError("reset options: give 'start' or 'state', not both")
             state = self._checked_state(given)
         elif check_start(opts.get("start", self.start)) == "random":
-            state = random_start(self.mdp, self._rng)
+            state = _random_start(self.mdp, self._rng)
         else:
             state = self.mdp.initial_state()
         if state.timestep >= self.horizon:

@@ -1,21 +1,124 @@
 """Random valid kitchen states, for tests, data collection and unusual starts.
 
-Like overcooked-ai's ``get_random_start_state_fn`` but richer: chefs on random
-distinct floor cells with random orientations and held items, random items
-on counters, and pots that are empty, partly filled, cooking or ready. Every
-state produced is one the dynamics accept (off-pot soups are ready, pots hold
-at most their capacity).
+:func:`random_start_positions` is the one rule for random starts, shared by
+every kitchen API (the PettingZoo env, the batched engine and the skill-level
+task): each chef on a random free cell of its own floor region, so that a
+layout such as Forced Coordination stays solvable.
+
+:func:`random_state` is like overcooked-ai's ``get_random_start_state_fn`` but
+richer: chefs on random distinct floor cells with random orientations and held
+items, random items on counters, and pots that are empty, partly filled,
+cooking or ready. Every state produced is one the dynamics accept (off-pot
+soups are ready, pots hold at most their capacity).
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.recipes import Orders
-from brigade.envs.kitchen.state import Chef, Item, KitchenState, Position, Soup
+from brigade.envs.kitchen.state import DIRECTIONS, Chef, Item, KitchenState, Position, Soup
+from brigade.errors import InputError
+
+START_MODES = ("standard", "random")
+"""How an episode starts: ``"standard"``, the layout's start state; ``"random"``,
+each chef on a random free cell of its own floor region, with a random orientation
+(see :func:`random_start_positions`)."""
 
 _INGREDIENTS = ("onion", "tomato")
+
+# Per kitchen and per_region flag: each chef's candidate cells (sorted) and how
+# many cells of its pool are left once the chefs before it in the same pool
+# have theirs. Computed once per kitchen, as batches draw thousands of starts.
+_StartPools = tuple[tuple[tuple[Position, ...], ...], tuple[int, ...]]
+_POOLS: weakref.WeakKeyDictionary[KitchenMDP, dict[bool, _StartPools]] = weakref.WeakKeyDictionary()
+
+
+def _floor_region(floor: frozenset[Position], start: Position) -> frozenset[Position]:
+    """The floor cells 4-connected to ``start`` (``start`` included)."""
+    seen = {start}
+    todo = [start]
+    while todo:
+        x, y = todo.pop()
+        for dx, dy in DIRECTIONS:
+            nxt = (x + dx, y + dy)
+            if nxt in floor and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return frozenset(seen)
+
+
+def _start_pools(mdp: KitchenMDP, per_region: bool) -> _StartPools:
+    """Each chef's candidate cells and free-cell count (see :func:`random_start_positions`)."""
+    cached = _POOLS.setdefault(mdp, {})
+    if per_region in cached:
+        return cached[per_region]
+    floor = frozenset(mdp.floor_positions)
+    pools: list[tuple[Position, ...]] = []
+    if per_region:
+        for i, start in enumerate(mdp.layout.start_positions):
+            if start not in floor:
+                raise InputError(
+                    f"{mdp.name}: chef {i + 1} starts on {list(start)}, which is not a floor "
+                    "cell, so it has no floor region to start in"
+                )
+            pools.append(tuple(sorted(_floor_region(floor, start))))
+    else:
+        pools = [tuple(sorted(floor))] * mdp.num_chefs
+    free = []
+    for i, pool in enumerate(pools):
+        # Regions are equal or disjoint, so only the chefs before i in the same
+        # pool take cells from it.
+        sharing = [j for j in range(i + 1) if pools[j] == pool]
+        if len(sharing) > len(pool):
+            where = "floor region" if per_region else "floor"
+            chefs = ", ".join(str(j + 1) for j in sharing)
+            raise InputError(
+                f"{mdp.name}: random starts need a floor cell per chef, but chefs {chefs} "
+                f"share a {where} of {len(pool)} cell{'s' if len(pool) != 1 else ''}"
+                + (f" (around {list(pool[0])})" if per_region else "")
+            )
+        free.append(len(pool) - len(sharing) + 1)
+    result = (tuple(pools), tuple(free))
+    cached[per_region] = result
+    return result
+
+
+def random_start_positions(
+    mdp: KitchenMDP, rng: np.random.Generator, *, per_region: bool = True
+) -> list[Position]:
+    """Random distinct start cells for the chefs of ``mdp``.
+
+    Chef ``i`` lands on a free floor cell drawn uniformly at random: with
+    ``per_region``, one of the floor region (4-connected floor cells) that
+    holds its standard start ``mdp.layout.start_positions[i]``, so that on
+    layouts split by counters, such as Forced Coordination, no chef lands on
+    the wrong side; without it, any floor cell. Chefs are placed in order, each
+    on a cell no chef before it took, with one draw from ``rng`` per chef, so
+    the same generator state gives the same cells.
+
+    Args:
+        mdp: The kitchen.
+        rng: The generator drawn from.
+        per_region: Keep each chef in the floor region of its standard start.
+
+    Returns:
+        One ``(x, y)`` cell per chef, chef 1 first.
+
+    Raises:
+        InputError: A floor region (or, without ``per_region``, the floor) has
+            fewer cells than the chefs starting in it, or a chef's standard
+            start is not a floor cell.
+    """
+    pools, free = _start_pools(mdp, per_region)
+    taken: list[Position] = []
+    for pool, count in zip(pools, free, strict=True):
+        left = [cell for cell in pool if cell not in taken] if taken else pool
+        taken.append(left[int(rng.integers(count))])
+    return taken
 
 
 def random_soup(mdp: KitchenMDP, rng: np.random.Generator, *, ready: bool) -> Soup:

@@ -26,12 +26,30 @@ import numpy as np
 
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.recipes import Orders, Recipe, ingredients_of
+from brigade.envs.kitchen.render_sprites import (
+    BOLD,
+    Color,
+    circle,
+    dot_row,
+    draw_dot,
+    draw_item,
+    draw_onion,
+    draw_plate,
+    draw_tomato,
+    ellipse,
+    line,
+    poly,
+    rounded_rect,
+    scale_for,
+    shade,
+    soup_color,
+    star,
+    text,
+    text_size,
+)
 from brigade.envs.kitchen.state import DIRECTIONS, Item, KitchenState, Position, Soup
 from brigade.errors import InputError
 
-Color = tuple[int, int, int]
-"""An RGB colour."""
-Box = tuple[float, float, float, float]
 Drawer = Callable[[np.ndarray], None]
 
 #: Distinct colours for chefs 1 to 9 (chef 10 takes chef 1's colour again).
@@ -47,15 +65,11 @@ CHEF_COLORS: tuple[Color, ...] = (
     (90, 104, 124),  # slate
 )
 
-# The palette.
+# The palette of the scenery, the chefs and the HUD (items have theirs in render_sprites).
 _FLOOR, _GROUT = ((228, 222, 208), (218, 211, 196)), (196, 187, 170)
 _WOOD, _WOOD_DARK, _WOOD_LIGHT = (192, 142, 94), (172, 122, 78), (220, 178, 130)
 _WOOD_FACE, _OUTLINE = (134, 90, 54), (84, 56, 36)
 _CRATE, _CRATE_LIGHT = (120, 82, 50), (162, 118, 76)
-_ONION, _ONION_DARK = (240, 190, 80), (176, 120, 36)
-_TOMATO, _TOMATO_DARK = (228, 60, 50), (150, 30, 26)
-_LEAF, _LEAF_DARK = (96, 168, 64), (50, 110, 40)
-_PLATE, _PLATE_SHADE, _PLATE_EDGE = (250, 250, 247), (224, 228, 232), (138, 144, 156)
 _STEEL, _STEEL_LIGHT, _STEEL_DARK = (146, 154, 166), (196, 202, 212), (68, 72, 82)
 _POT_INSIDE, _STOVE = (46, 50, 60), (54, 56, 64)
 _FLAME, _COOKING, _READY = (255, 98, 30), (255, 152, 28), (70, 200, 96)
@@ -65,244 +79,9 @@ _HAT, _HAT_EDGE = (253, 253, 253), (184, 190, 200)
 _HUD, _HUD_TEXT, _HUD_DIM = (36, 40, 54), (240, 242, 246), (146, 154, 174)
 _TICKET, _TICKET_EDGE, _TICKET_TEXT = (248, 241, 222), (176, 164, 138), (92, 76, 52)
 _GOLD = (255, 196, 36)
-_INGREDIENT_COLOR = {"onion": _ONION, "tomato": _TOMATO}
-_INGREDIENT_EDGE = {"onion": _ONION_DARK, "tomato": _TOMATO_DARK}
 
 _SOLID = frozenset("XOTPDS")
-_SHIFT = 4
-_ONE = 1 << _SHIFT
-_AA = cv2.LINE_AA
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
-_BOLD = cv2.FONT_HERSHEY_DUPLEX
 _CACHE_BYTES = 24 << 20  # at most this much memory of cached cell pictures per renderer
-
-
-# ---------------------------------------------------------------- primitives
-# Coordinates are floats in pixels, passed to OpenCV in fixed point (``shift``)
-# so that small shapes stay round and smooth at small cell sizes.
-
-
-def _pt(x: float, y: float) -> tuple[int, int]:
-    return (round(x * _ONE), round(y * _ONE))
-
-
-def _thick(t: float) -> int:
-    return max(1, round(t))
-
-
-def _circle(img: np.ndarray, x: float, y: float, r: float, color: Color, t: float = -1) -> None:
-    thickness = -1 if t < 0 else _thick(t)
-    cv2.circle(img, _pt(x, y), max(1, round(r * _ONE)), color, thickness, _AA, _SHIFT)
-
-
-def _ellipse(
-    img: np.ndarray,
-    x: float,
-    y: float,
-    ax: float,
-    ay: float,
-    color: Color,
-    t: float = -1,
-    angle: float = 0.0,
-    start: float = 0.0,
-    end: float = 360.0,
-) -> None:
-    axes = (max(1, round(ax * _ONE)), max(1, round(ay * _ONE)))
-    thickness = -1 if t < 0 else _thick(t)
-    cv2.ellipse(img, _pt(x, y), axes, angle, start, end, color, thickness, _AA, _SHIFT)
-
-
-def _line(
-    img: np.ndarray, x0: float, y0: float, x1: float, y1: float, color: Color, t: float
-) -> None:
-    cv2.line(img, _pt(x0, y0), _pt(x1, y1), color, _thick(t), _AA, _SHIFT)
-
-
-def _poly(
-    img: np.ndarray,
-    pts: Sequence[tuple[float, float]],
-    color: Color,
-    t: float = -1,
-    closed: bool = True,
-) -> None:
-    """A filled polygon (``t < 0``), or its outline (an open line if not ``closed``)."""
-    arr = np.array([_pt(x, y) for x, y in pts], dtype=np.int32)
-    if t < 0:
-        cv2.fillPoly(img, [arr], color, _AA, _SHIFT)
-    else:
-        cv2.polylines(img, [arr], closed, color, _thick(t), _AA, _SHIFT)
-
-
-def _rounded_rect(img: np.ndarray, box: Box, r: float, color: Color, t: float = -1) -> None:
-    """A rectangle ``(x0, y0, x1, y1)`` with corners rounded to radius ``r``."""
-    x0, y0, x1, y1 = box
-    r = max(0.0, min(r, (x1 - x0) / 2, (y1 - y0) / 2))
-    corners = (
-        (x1 - r, y0 + r, -90),
-        (x1 - r, y1 - r, 0),
-        (x0 + r, y1 - r, 90),
-        (x0 + r, y0 + r, 180),
-    )
-    pts = [
-        (cx + r * math.cos(math.radians(a0 + 15 * k)), cy + r * math.sin(math.radians(a0 + 15 * k)))
-        for cx, cy, a0 in corners
-        for k in range(7)
-    ]
-    _poly(img, pts, color, t)
-
-
-def _star(img: np.ndarray, x: float, y: float, r: float, color: Color, edge: Color) -> None:
-    pts = []
-    for k in range(10):
-        a = math.radians(-90 + 36 * k)
-        rr = r if k % 2 == 0 else r * 0.45
-        pts.append((x + rr * math.cos(a), y + rr * math.sin(a)))
-    _poly(img, pts, color)
-    _poly(img, pts, edge, max(1.0, r / 8))
-
-
-def _text_size(text: str, scale: float, thickness: int, font: int = _FONT) -> tuple[int, int]:
-    (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
-    return w, h
-
-
-def _text(
-    img: np.ndarray,
-    text: str,
-    x: float,
-    y: float,
-    scale: float,
-    color: Color,
-    thickness: int = 1,
-    *,
-    font: int = _FONT,
-    left: bool = False,
-) -> None:
-    """Draw text with its middle at ``y``, centred on ``x`` (or starting there if ``left``)."""
-    w, h = _text_size(text, scale, thickness, font)
-    ox = round(x) if left else round(x - w / 2)
-    cv2.putText(img, text, (ox, round(y + h / 2)), font, scale, color, thickness, _AA)
-
-
-def _scale_for(height_px: float, font: int = _FONT, minimum: float = 0.25) -> float:
-    """The font scale whose capital letters are ``height_px`` tall."""
-    _, h = _text_size("H", 1.0, 1, font)
-    return max(minimum, height_px / h)
-
-
-def _shade(color: Color, f: float) -> Color:
-    """Darken a colour (``f < 1``), or lighten it towards white (``f > 1``)."""
-    if f <= 1:
-        return (round(color[0] * f), round(color[1] * f), round(color[2] * f))
-    g = min(1.0, f - 1)
-    return (
-        round(color[0] + (255 - color[0]) * g),
-        round(color[1] + (255 - color[1]) * g),
-        round(color[2] + (255 - color[2]) * g),
-    )
-
-
-# ---------------------------------------------------------------- items
-
-
-def _draw_onion(img: np.ndarray, x: float, y: float, r: float) -> None:
-    t = max(1.0, r / 9)
-    _ellipse(img, x, y, r, 0.9 * r, _ONION)
-    if r >= 7:  # the skin's lines and a highlight, only where they show
-        for start, end in ((200, 340), (20, 160)):
-            _ellipse(img, x, y, 0.45 * r, 0.86 * r, _ONION_DARK, max(1.0, r / 14), 0, start, end)
-        _ellipse(img, x - 0.42 * r, y - 0.25 * r, 0.22 * r, 0.13 * r, (253, 234, 176), angle=-40)
-    _ellipse(img, x, y, r, 0.9 * r, _ONION_DARK, t)
-    sprout = [(x - 0.2 * r, y - 0.78 * r), (x + 0.2 * r, y - 0.78 * r), (x + 0.08 * r, y - 1.3 * r)]
-    _poly(img, sprout, _LEAF)
-    _poly(img, sprout, _LEAF_DARK, max(1.0, r / 12))
-
-
-def _draw_tomato(img: np.ndarray, x: float, y: float, r: float) -> None:
-    _circle(img, x, y, r, _TOMATO)
-    if r >= 7:
-        _ellipse(img, x - 0.42 * r, y - 0.3 * r, 0.24 * r, 0.14 * r, (255, 176, 164), angle=-35)
-    _circle(img, x, y, r, _TOMATO_DARK, max(1.0, r / 9))
-    star = []
-    for k in range(10):
-        a = math.radians(-90 + 36 * k)
-        rr = 0.55 * r if k % 2 == 0 else 0.2 * r
-        star.append((x + rr * math.cos(a), y - 0.6 * r + 0.75 * rr * math.sin(a)))
-    _poly(img, star, _LEAF)
-    _circle(img, x, y - 0.6 * r, max(0.7, 0.11 * r), _LEAF_DARK)
-
-
-def _draw_plate(img: np.ndarray, x: float, y: float, r: float) -> None:
-    _circle(img, x + 0.05 * r, y + 0.09 * r, r, _shade(_PLATE_EDGE, 0.8))  # a thin shadow
-    _circle(img, x, y, r, _PLATE)
-    _circle(img, x, y, r, _PLATE_EDGE, max(1.0, r / 12))
-    _circle(img, x, y, 0.68 * r, _PLATE_SHADE)
-
-
-def _draw_dot(img: np.ndarray, ingredient: str, x: float, y: float, r: float) -> None:
-    """An ingredient as a small round token (in pots, soups and orders)."""
-    _circle(img, x, y, r, _INGREDIENT_COLOR[ingredient])
-    _circle(img, x, y, r, _INGREDIENT_EDGE[ingredient], max(1.0, r / 5))
-    if r >= 3.5:
-        if ingredient == "tomato":
-            _ellipse(img, x, y - 0.62 * r, 0.45 * r, 0.25 * r, _LEAF)
-        else:
-            _line(img, x, y - 0.7 * r, x + 0.15 * r, y - 1.25 * r, _LEAF_DARK, max(1.0, r / 3.5))
-        if r >= 5:
-            _circle(
-                img, x - 0.35 * r, y - 0.2 * r, 0.22 * r, _shade(_INGREDIENT_COLOR[ingredient], 1.5)
-            )
-
-
-def _dot_row(n: int, x: float, y: float, width: float) -> list[tuple[float, float]]:
-    """Centres of ``n`` dots spread evenly over ``width`` around ``x``."""
-    if n <= 1:
-        return [(x, y)] * n
-    step = width / (n - 1)
-    return [(x - width / 2 + k * step, y) for k in range(n)]
-
-
-def _soup_color(ingredients: Sequence[str]) -> Color:
-    if not ingredients:
-        return (200, 150, 80)
-    colors = [_INGREDIENT_COLOR[i] for i in ingredients]
-    mean = (sum(c[k] for c in colors) / len(colors) for k in range(3))
-    r, g, b = (round(v * 0.74) for v in mean)  # darker than the tokens floating in it
-    return (r, g, b)
-
-
-def _draw_soup(img: np.ndarray, soup: Soup, x: float, y: float, r: float) -> None:
-    """A soup in a bowl: a plate, the broth, and one token per ingredient."""
-    _draw_plate(img, x, y, r)
-    broth = _soup_color(soup.ingredients)
-    _circle(img, x, y, 0.74 * r, broth)
-    _circle(img, x, y, 0.74 * r, _shade(broth, 0.7), max(1.0, r / 14))
-    n = len(soup.ingredients)
-    if n == 0:
-        return
-    if n == 1:
-        spots = [(x, y)]
-    else:  # a ring of tokens, the first at the top-left
-        ring = 0.3 * r if n <= 3 else 0.36 * r
-        spots = [
-            (x + ring * math.cos(a), y + 0.05 * r + ring * math.sin(a))
-            for a in (math.radians(-150 + 360 * k / n) for k in range(n))
-        ]
-    dot_r = 0.26 * r if n <= 3 else 0.21 * r
-    for ing, (dx, dy) in zip(soup.ingredients, spots, strict=True):
-        _draw_dot(img, ing, dx, dy, dot_r)
-
-
-def _draw_item(img: np.ndarray, item: Item, x: float, y: float, r: float) -> None:
-    """Any object, about ``r`` in radius, centred on ``(x, y)``."""
-    if isinstance(item, Soup):
-        _draw_soup(img, item, x, y, r)
-    elif item == "onion":
-        _draw_onion(img, x, y + 0.15 * r, 0.75 * r)
-    elif item == "tomato":
-        _draw_tomato(img, x, y + 0.12 * r, 0.78 * r)
-    else:
-        _draw_plate(img, x, y, r)
 
 
 # ---------------------------------------------------------------- the renderer
@@ -488,7 +267,7 @@ class KitchenRenderer:
                 elif ch == "S":
                     self._draw_serving(cell, (x, y))
         if self.hud:
-            img[self._hud_h - max(1, c // 24) : self._hud_h] = _shade(_HUD, 0.55)
+            img[self._hud_h - max(1, c // 24) : self._hud_h] = shade(_HUD, 0.55)
 
     def _draw_counter_edges(self, img: np.ndarray, pos: Position) -> None:
         c = self.cell_px
@@ -499,16 +278,16 @@ class KitchenRenderer:
             k0 = round(top)
             ramp = np.linspace(0.92, 0.62, c - k0, dtype=np.float32)[:, None, None]
             img[k0:] = np.clip(np.array(_WOOD_FACE, np.float32) * ramp, 0, 255).astype(np.uint8)
-            _line(img, 0, top, c, top, _shade(_WOOD_LIGHT, 1.2), t)
-            _line(img, 0, c - t / 2, c, c - t / 2, _OUTLINE, t)
+            line(img, 0, top, c, top, shade(_WOOD_LIGHT, 1.2), t)
+            line(img, 0, c - t / 2, c, c - t / 2, _OUTLINE, t)
         if not self._solid(x, y - 1):
-            _line(img, 0, t / 2, c, t / 2, _WOOD_LIGHT, t)
+            line(img, 0, t / 2, c, t / 2, _WOOD_LIGHT, t)
         if not self._solid(x - 1, y):
-            _line(img, t / 2, 0, t / 2, c, _shade(_WOOD_LIGHT, 1.05), t)
+            line(img, t / 2, 0, t / 2, c, shade(_WOOD_LIGHT, 1.05), t)
         if not self._solid(x + 1, y):
-            _line(img, c - t / 2, 0, c - t / 2, c, _OUTLINE, t)
+            line(img, c - t / 2, 0, c - t / 2, c, _OUTLINE, t)
         else:  # a faint joint between neighbouring counters
-            _line(img, c - 0.5, 0, c - 0.5, top, _shade(_WOOD_DARK, 0.85), max(1.0, c / 64))
+            line(img, c - 0.5, 0, c - 0.5, top, shade(_WOOD_DARK, 0.85), max(1.0, c / 64))
 
     def _draw_crate(self, img: np.ndarray, pos: Position, ingredient: str) -> None:
         c = self.cell_px
@@ -516,13 +295,13 @@ class KitchenRenderer:
         m = 0.09 * c
         x0, y0, x1, y1 = m, m, c - m, top - 0.7 * m
         sx, sy, k = 0.03 * c, 0.05 * c, 0.075 * c  # shadow offset, wall thickness
-        _rounded_rect(img, (x0 + sx, y0 + sy, x1 + sx, y1 + sy), 0.06 * c, _shade(_WOOD, 0.62))
-        _rounded_rect(img, (x0, y0, x1, y1), 0.06 * c, _CRATE)
-        _rounded_rect(img, (x0 + k, y0 + k, x1 - k, y1 - k), 0.03 * c, _shade(_CRATE, 0.62))
-        _rounded_rect(img, (x0, y0, x1, y1), 0.06 * c, _shade(_CRATE, 0.55), max(1.0, c / 40))
-        _line(img, x0 + sx, y0 + k / 2, x1 - sx, y0 + k / 2, _CRATE_LIGHT, max(1.0, c / 48))
+        rounded_rect(img, (x0 + sx, y0 + sy, x1 + sx, y1 + sy), 0.06 * c, shade(_WOOD, 0.62))
+        rounded_rect(img, (x0, y0, x1, y1), 0.06 * c, _CRATE)
+        rounded_rect(img, (x0 + k, y0 + k, x1 - k, y1 - k), 0.03 * c, shade(_CRATE, 0.62))
+        rounded_rect(img, (x0, y0, x1, y1), 0.06 * c, shade(_CRATE, 0.55), max(1.0, c / 40))
+        line(img, x0 + sx, y0 + k / 2, x1 - sx, y0 + k / 2, _CRATE_LIGHT, max(1.0, c / 48))
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.03 * c
-        draw = _draw_onion if ingredient == "onion" else _draw_tomato
+        draw = draw_onion if ingredient == "onion" else draw_tomato
         for dx, dy in ((-0.13, 0.07), (0.13, 0.07), (0.0, -0.07)):
             draw(img, cx + dx * c, cy + dy * c, 0.15 * c)
 
@@ -531,22 +310,22 @@ class KitchenRenderer:
         cx, cy = c / 2, self._top_h(pos) / 2
         r = 0.31 * c
         for k in (1.5, 0.5, -0.5, -1.5):  # from the bottom plate up
-            _draw_plate(img, cx, cy + 0.04 * c * k, r)
+            draw_plate(img, cx, cy + 0.04 * c * k, r)
 
     def _draw_stove(self, img: np.ndarray, pos: Position) -> None:
         c = self.cell_px
         top = self._top_h(pos)
         m = 0.05 * c
-        _rounded_rect(img, (m, m, c - m, top - m), 0.08 * c, _STOVE)
-        _rounded_rect(img, (m, m, c - m, top - m), 0.08 * c, _shade(_STOVE, 0.55), max(1.0, c / 40))
+        rounded_rect(img, (m, m, c - m, top - m), 0.08 * c, _STOVE)
+        rounded_rect(img, (m, m, c - m, top - m), 0.08 * c, shade(_STOVE, 0.55), max(1.0, c / 40))
         self._draw_knobs(img, pos, (124, 128, 138))
 
     def _draw_knobs(self, img: np.ndarray, pos: Position, color: Color) -> None:
         c = self.cell_px
         m, top = 0.05 * c, self._top_h(pos)
         for kx in (2.1 * m, c - 2.1 * m):
-            _circle(img, kx, top - 2.1 * m, 0.04 * c, color)
-            _line(img, kx, top - 2.1 * m, kx, top - 2.1 * m - 0.03 * c, _STOVE, max(1.0, c / 64))
+            circle(img, kx, top - 2.1 * m, 0.04 * c, color)
+            line(img, kx, top - 2.1 * m, kx, top - 2.1 * m - 0.03 * c, _STOVE, max(1.0, c / 64))
 
     def _pot_geometry(self, pos: Position) -> tuple[float, float, float]:
         top = self._top_h(pos)
@@ -558,26 +337,26 @@ class KitchenRenderer:
         t = max(1.0, c / 40)
         if soup is not None and self.mdp.soup_is_cooking(soup):  # the burner is lit
             self._draw_knobs(img, pos, _FLAME)
-            _circle(img, cx, cy, r * 1.12, _FLAME)
+            circle(img, cx, cy, r * 1.12, _FLAME)
         for side in (-1, 1):  # handles
             hx, hw, hh = cx + side * r, 0.1 * c, 0.045 * c
-            _rounded_rect(img, (hx - hw, cy - hh, hx + hw, cy + hh), 0.04 * c, _STEEL_DARK)
-        _circle(img, cx, cy, r, _STEEL)
-        _circle(img, cx, cy, r, _STEEL_DARK, t)
-        _circle(img, cx, cy, r * 0.84, _STEEL_LIGHT, max(1.0, c / 48))
-        inside = _POT_INSIDE if soup is None or soup.is_idle else _soup_color(soup.ingredients)
-        _circle(img, cx, cy, r * 0.78, inside)
+            rounded_rect(img, (hx - hw, cy - hh, hx + hw, cy + hh), 0.04 * c, _STEEL_DARK)
+        circle(img, cx, cy, r, _STEEL)
+        circle(img, cx, cy, r, _STEEL_DARK, t)
+        circle(img, cx, cy, r * 0.84, _STEEL_LIGHT, max(1.0, c / 48))
+        inside = _POT_INSIDE if soup is None or soup.is_idle else soup_color(soup.ingredients)
+        circle(img, cx, cy, r * 0.78, inside)
         if soup is None:
             return
         # One slot per ingredient the pot holds, filled in the order they went in.
         slots = max(self.mdp.max_ingredients, len(soup.ingredients))
         dot_r = r * (0.26 if slots <= 3 else 0.2)
         width = r * (1.02 if slots <= 3 else 1.14)
-        for k, (dx, dy) in enumerate(_dot_row(slots, cx, cy + 0.06 * r, width)):
+        for k, (dx, dy) in enumerate(dot_row(slots, cx, cy + 0.06 * r, width)):
             if k < len(soup.ingredients):
-                _draw_dot(img, soup.ingredients[k], dx, dy, dot_r)
+                draw_dot(img, soup.ingredients[k], dx, dy, dot_r)
             else:
-                _circle(img, dx, dy, dot_r * 0.8, _shade(inside, 1.25), max(1.0, c / 64))
+                circle(img, dx, dy, dot_r * 0.8, shade(inside, 1.25), max(1.0, c / 64))
 
     def _draw_pot_status(self, pos: Position, soup: Soup, img: np.ndarray) -> None:
         """The pot, and its cooking ring and ticks left, or its ready ring, check mark and steam."""
@@ -589,11 +368,11 @@ class KitchenRenderer:
         total = self.mdp.soup_time(soup)
         ready = self.mdp.soup_is_ready(soup)
         ring_r, t = r * 1.22, max(2.0, 0.045 * c)
-        _circle(img, cx, cy, ring_r, (34, 34, 40), t + max(1.0, c / 32))
+        circle(img, cx, cy, ring_r, (34, 34, 40), t + max(1.0, c / 32))
         frac = 1.0 if ready or total <= 0 else min(1.0, soup.cooking_tick / total)
         if frac > 0:
             color = _READY if ready else _COOKING
-            _ellipse(img, cx, cy, ring_r, ring_r, color, t, -90, 0, 360 * frac)
+            ellipse(img, cx, cy, ring_r, ring_r, color, t, -90, 0, 360 * frac)
         br = max(6.0, 0.16 * c)
         bx, by = c - br - 0.02 * c, br + 0.02 * c
         if ready:
@@ -601,43 +380,41 @@ class KitchenRenderer:
             for k in (-1, 0, 1):  # steam
                 xs = cx + k * r * 0.45 + 0.03 * c * np.sin(1.4 * j + 2 * k)
                 wisp = list(zip(xs, cy - r * 0.3 - 0.05 * c * j, strict=True))
-                _poly(img, wisp, (252, 252, 252), max(1.0, c / 36), closed=False)
-            _circle(img, bx, by, br, _READY)
-            _circle(img, bx, by, br, _shade(_READY, 0.5), max(1.0, c / 48))
+                poly(img, wisp, (252, 252, 252), max(1.0, c / 36), closed=False)
+            circle(img, bx, by, br, _READY)
+            circle(img, bx, by, br, shade(_READY, 0.5), max(1.0, c / 48))
             check = [(-0.45, 0.02), (-0.1, 0.38), (0.5, -0.35)]
             tick = [(bx + br * u, by + br * v) for u, v in check]
-            _poly(img, tick, (255, 255, 255), max(1.5, br / 4.5), closed=False)
+            poly(img, tick, (255, 255, 255), max(1.5, br / 4.5), closed=False)
         else:
-            text = str(max(0, math.ceil(total - soup.cooking_tick)))
-            _circle(img, bx, by, br, (34, 34, 40))
-            _circle(img, bx, by, br, _COOKING, max(1.0, c / 48))
+            ticks = str(max(0, math.ceil(total - soup.cooking_tick)))
+            circle(img, bx, by, br, (34, 34, 40))
+            circle(img, bx, by, br, _COOKING, max(1.0, c / 48))
             thick = max(1, round(c / 48))
-            scale = _scale_for(br * 0.85, _BOLD)
-            while _text_size(text, scale, thick, _BOLD)[0] > br * 1.5 and scale > 0.25:
+            scale = scale_for(br * 0.85, BOLD)
+            while text_size(ticks, scale, thick, BOLD)[0] > br * 1.5 and scale > 0.25:
                 scale *= 0.9
-            _text(img, text, bx, by, scale, (255, 255, 255), thick, font=_BOLD)
+            text(img, ticks, bx, by, scale, (255, 255, 255), thick, font=BOLD)
 
     def _draw_serving(self, img: np.ndarray, pos: Position) -> None:
         c = self.cell_px
         top = self._top_h(pos)
         m = 0.08 * c
-        _rounded_rect(img, (m, m, c - m, top - m), 0.06 * c, _STEEL_DARK)
-        _rounded_rect(img, (1.6 * m, 1.6 * m, c - 1.6 * m, top - 1.6 * m), 0.04 * c, _STEEL)
+        rounded_rect(img, (m, m, c - m, top - m), 0.06 * c, _STEEL_DARK)
+        rounded_rect(img, (1.6 * m, 1.6 * m, c - 1.6 * m, top - 1.6 * m), 0.04 * c, _STEEL)
         n = 4
         for k in range(n):  # rollers of the pass-through
             yk = 1.6 * m + (k + 0.5) * (top - 3.2 * m) / n
-            _line(img, 1.9 * m, yk, c - 1.9 * m, yk, _STEEL_LIGHT, max(1.0, c / 40))
+            line(img, 1.9 * m, yk, c - 1.9 * m, yk, _STEEL_LIGHT, max(1.0, c / 40))
         bx, by = c / 2, top / 2 + 0.09 * c  # a service bell
-        _ellipse(img, bx, by + 0.02 * c, 0.22 * c, 0.065 * c, _BELL_DARK)
-        _ellipse(img, bx, by, 0.17 * c, 0.17 * c, _BELL, -1, 0, 180, 360)
-        _ellipse(img, bx, by, 0.17 * c, 0.17 * c, _BELL_DARK, max(1.0, c / 48), 0, 180, 360)
-        _ellipse(
-            img, bx - 0.06 * c, by - 0.09 * c, 0.045 * c, 0.025 * c, (255, 242, 196), angle=-30
-        )
-        _circle(img, bx, by - 0.19 * c, 0.035 * c, _BELL_DARK)
+        ellipse(img, bx, by + 0.02 * c, 0.22 * c, 0.065 * c, _BELL_DARK)
+        ellipse(img, bx, by, 0.17 * c, 0.17 * c, _BELL, -1, 0, 180, 360)
+        ellipse(img, bx, by, 0.17 * c, 0.17 * c, _BELL_DARK, max(1.0, c / 48), 0, 180, 360)
+        ellipse(img, bx - 0.06 * c, by - 0.09 * c, 0.045 * c, 0.025 * c, (255, 242, 196), angle=-30)
+        circle(img, bx, by - 0.19 * c, 0.035 * c, _BELL_DARK)
 
     def _draw_counter_item(self, pos: Position, item: Item, img: np.ndarray) -> None:
-        _draw_item(img, item, self.cell_px / 2, self._top_h(pos) / 2, 0.28 * self.cell_px)
+        draw_item(img, item, self.cell_px / 2, self._top_h(pos) / 2, 0.28 * self.cell_px)
 
     # ------------------------------------------------------------ chefs
 
@@ -653,42 +430,42 @@ class KitchenRenderer:
             """The point ``ahead`` cells in front of the cell's centre and ``side`` across."""
             return (c * (0.5 + dx * ahead + px * side), c * (0.5 + dy * ahead + py * side))
 
-        dark, thin = _shade(color, 0.58), max(1.0, c / 64)
+        dark, thin = shade(color, 0.58), max(1.0, c / 64)
         bx, by = at(-0.07)  # the body's centre
         shadow = img.copy()  # a soft shadow on the floor, under the body
-        _ellipse(shadow, bx + 0.03 * c, by + 0.05 * c, 0.33 * c, 0.3 * c, (0, 0, 0))
+        ellipse(shadow, bx + 0.03 * c, by + 0.05 * c, 0.33 * c, 0.3 * c, (0, 0, 0))
         cv2.addWeighted(shadow, 0.18, img, 0.82, 0, dst=img)
         # Arms reach forward from the shoulders to the hands.
         hands = [at(0.27, s * 0.2) for s in (-1, 1)]
         for s, (hx, hy) in zip((-1, 1), hands, strict=True):
             sx, sy = at(-0.07, s * 0.23)
-            _line(img, sx, sy, hx, hy, dark, 0.12 * c + 2 * thin)
-            _line(img, sx, sy, hx, hy, color, 0.12 * c)
+            line(img, sx, sy, hx, hy, dark, 0.12 * c + 2 * thin)
+            line(img, sx, sy, hx, hy, color, 0.12 * c)
         # The body: shoulders in the chef's colour.
         angle = math.degrees(math.atan2(py, px))
-        _ellipse(img, bx, by, 0.32 * c, 0.2 * c, color, angle=angle)
-        _ellipse(img, bx, by, 0.32 * c, 0.2 * c, dark, max(1.0, c / 40), angle=angle)
+        ellipse(img, bx, by, 0.32 * c, 0.2 * c, color, angle=angle)
+        ellipse(img, bx, by, 0.32 * c, 0.2 * c, dark, max(1.0, c / 40), angle=angle)
         # The head: the face (eyes) shows on the facing side of the toque.
         hx, hy = at(-0.04)
-        _circle(img, hx, hy, 0.175 * c, _SKIN)
-        _circle(img, hx, hy, 0.175 * c, _SKIN_DARK, thin)
+        circle(img, hx, hy, 0.175 * c, _SKIN)
+        circle(img, hx, hy, 0.175 * c, _SKIN_DARK, thin)
         for s in (-1, 1):
-            _circle(img, *at(0.07, s * 0.07), max(0.8, 0.024 * c), _EYE)
+            circle(img, *at(0.07, s * 0.07), max(0.8, 0.024 * c), _EYE)
         tx, ty = at(-0.095)
-        _circle(img, tx, ty, 0.14 * c, _HAT)
-        _circle(img, tx, ty, 0.14 * c, _HAT_EDGE, thin)
+        circle(img, tx, ty, 0.14 * c, _HAT)
+        circle(img, tx, ty, 0.14 * c, _HAT_EDGE, thin)
         thick = max(1, round(c / 48))
-        _text(img, label, tx, ty, _scale_for(0.12 * c, _BOLD), dark, thick, font=_BOLD)
+        text(img, label, tx, ty, scale_for(0.12 * c, BOLD), dark, thick, font=BOLD)
         # What the chef holds, between the hands.
         if held is not None:
-            _draw_item(img, held, *at(0.3), 0.2 * c)
+            draw_item(img, held, *at(0.3), 0.2 * c)
         for hx, hy in hands:
-            _circle(img, hx, hy, 0.065 * c, _SKIN)
-            _circle(img, hx, hy, 0.065 * c, _SKIN_DARK, thin)
+            circle(img, hx, hy, 0.065 * c, _SKIN)
+            circle(img, hx, hy, 0.065 * c, _SKIN_DARK, thin)
         # A pointer at the edge of the cell.
         tri = [at(0.49), at(0.37, 0.12), at(0.37, -0.12)]
-        _poly(img, tri, color)
-        _poly(img, tri, dark, thin)
+        poly(img, tri, color)
+        poly(img, tri, dark, thin)
 
     # ------------------------------------------------------------ the HUD
 
@@ -731,8 +508,8 @@ class KitchenRenderer:
             w, h = self._ticket_w, self._ticket_h
             tx, ty = self._pad + col * (w + gap), self._pad + row * (h + gap)
             if recipe is None:
-                scale = _scale_for(h * 0.3, minimum=0.4)
-                _text(patch, f"+{extra}", tx + w / 2, ty + h / 2, scale, _HUD_TEXT)
+                scale = scale_for(h * 0.3, minimum=0.4)
+                text(patch, f"+{extra}", tx + w / 2, ty + h / 2, scale, _HUD_TEXT)
             else:
                 self._draw_ticket(patch, recipe, orders, tx, ty)
         if len(self._orders) > 64:
@@ -746,23 +523,23 @@ class KitchenRenderer:
         w, h = self._ticket_w, self._ticket_h
         bonus = recipe in orders.bonus
         radius = h * 0.14
-        _rounded_rect(img, (x, y, x + w, y + h), radius, _GOLD if bonus else _TICKET)
+        rounded_rect(img, (x, y, x + w, y + h), radius, _GOLD if bonus else _TICKET)
         inset = max(1.5, h / 14) if bonus else 0.0
-        _rounded_rect(img, (x + inset, y + inset, x + w - inset, y + h - inset), radius, _TICKET)
-        edge = _shade(_GOLD, 0.7) if bonus else _TICKET_EDGE
-        _rounded_rect(img, (x, y, x + w, y + h), radius, edge, max(1.0, h / 32))
+        rounded_rect(img, (x + inset, y + inset, x + w - inset, y + h - inset), radius, _TICKET)
+        edge = shade(_GOLD, 0.7) if bonus else _TICKET_EDGE
+        rounded_rect(img, (x, y, x + w, y + h), radius, edge, max(1.0, h / 32))
         ings = ingredients_of(recipe)
         show_value = h >= 30
         dots_y = y + (h * 0.4 if show_value else h * 0.55)
         spread = 2 * self._dot_r * 1.25 * (len(ings) - 1)
-        for ing, (dx, dy) in zip(ings, _dot_row(len(ings), x + w / 2, dots_y, spread), strict=True):
-            _draw_dot(img, ing, dx, dy, self._dot_r)
+        for ing, (dx, dy) in zip(ings, dot_row(len(ings), x + w / 2, dots_y, spread), strict=True):
+            draw_dot(img, ing, dx, dy, self._dot_r)
         if show_value:
             value = f"{orders.delivery_value.get(recipe, 0):g}"
-            scale = _scale_for(h * 0.19, minimum=0.35)
-            _text(img, value, x + w / 2, y + h * 0.79, scale, _TICKET_TEXT)
+            scale = scale_for(h * 0.19, minimum=0.35)
+            text(img, value, x + w / 2, y + h * 0.79, scale, _TICKET_TEXT)
         if bonus:
-            _star(img, x + w - h * 0.06, y + h * 0.08, h * 0.22, _GOLD, _shade(_GOLD, 0.5))
+            star(img, x + w - h * 0.06, y + h * 0.08, h * 0.22, _GOLD, shade(_GOLD, 0.5))
 
     def _draw_hud(
         self, frame: np.ndarray, state: KitchenState, score: float | None, step_info: str | None
@@ -772,35 +549,35 @@ class KitchenRenderer:
         pad = self._pad
         if score is not None:  # the score, big, on the right
             value = float(score)
-            text = f"{value:g}" if value.is_integer() and abs(value) < 1e9 else f"{value:.1f}"
+            shown = f"{value:g}" if value.is_integer() and abs(value) < 1e9 else f"{value:.1f}"
             right, h = self._grid_w - pad, self._ticket_h
             labelled = h >= 30  # small HUDs show the number alone
             if labelled:
-                label = _scale_for(h * 0.2, minimum=0.3)
-                lw, _ = _text_size("SCORE", label, 1)
-                _text(frame, "SCORE", right - lw, pad + h * 0.12, label, _HUD_DIM, left=True)
+                label = scale_for(h * 0.2, minimum=0.3)
+                lw, _ = text_size("SCORE", label, 1)
+                text(frame, "SCORE", right - lw, pad + h * 0.12, label, _HUD_DIM, left=True)
             thick = max(1, round(h / 30))
-            big = _scale_for(h * (0.42 if labelled else 0.55), _BOLD)
-            while _text_size(text, big, thick, _BOLD)[0] > self._score_w - pad and big > 0.3:
+            big = scale_for(h * (0.42 if labelled else 0.55), BOLD)
+            while text_size(shown, big, thick, BOLD)[0] > self._score_w - pad and big > 0.3:
                 big *= 0.9
-            bw, _ = _text_size(text, big, thick, _BOLD)
+            bw, _ = text_size(shown, big, thick, BOLD)
             y = pad + h * (0.64 if labelled else 0.5)
-            _text(frame, text, right - bw, y, big, _GOLD, thick, font=_BOLD, left=True)
+            text(frame, shown, right - bw, y, big, _GOLD, thick, font=BOLD, left=True)
         # The timestep, then the step text, on one line.
-        scale = _scale_for(self._line_h * 0.6, minimum=0.4)
+        scale = scale_for(self._line_h * 0.6, minimum=0.4)
         y = self._text_y
         t_text = f"t {state.timestep}"
-        tw, _ = _text_size(t_text, scale, 1)
-        _text(frame, t_text, pad, y, scale, _HUD_TEXT, left=True)
+        tw, _ = text_size(t_text, scale, 1)
+        text(frame, t_text, pad, y, scale, _HUD_TEXT, left=True)
         info = step_info if step_info is not None else self.mdp.name
-        info = " ".join(line.strip() for line in info.expandtabs(2).splitlines() if line.strip())
+        info = " ".join(part.strip() for part in info.expandtabs(2).splitlines() if part.strip())
         x = pad + tw + self._line_h
         room = self._grid_w - pad - x
-        if _text_size(info, scale, 1)[0] > room:
-            while info and _text_size(info + "...", scale, 1)[0] > room:
+        if text_size(info, scale, 1)[0] > room:
+            while info and text_size(info + "...", scale, 1)[0] > room:
                 info = info[:-1]
             info = info.rstrip() + "..." if info else ""
         if info:
-            _circle(frame, x - self._line_h / 2, y, max(1.5, self._line_h * 0.08), _HUD_DIM)
+            circle(frame, x - self._line_h / 2, y, max(1.5, self._line_h * 0.08), _HUD_DIM)
             color = _HUD_TEXT if step_info is not None else _HUD_DIM
-            _text(frame, info, x, y, scale, color, left=True)
+            text(frame, info, x, y, scale, color, left=True)

@@ -26,8 +26,8 @@ from brigade.envs.kitchen.executor import SkillExecutor, count_deliveries, pot_s
 from brigade.envs.kitchen.expert import KitchenExpert
 from brigade.envs.kitchen.features import kitchen_features
 from brigade.envs.kitchen.mdp import KitchenMDP
-from brigade.envs.kitchen.motion import MotionPlanner
 from brigade.envs.kitchen.names import chef_names
+from brigade.envs.kitchen.random_states import START_MODES, random_start_positions
 from brigade.envs.kitchen.skills import (
     SkillBook,
     move_action,
@@ -41,7 +41,6 @@ from brigade.plan import JointPlan, Outcome
 from brigade.task_env import TaskEnv
 
 MODES = ("skills", "moves")
-STARTS = ("standard", "random")
 
 
 @dataclass
@@ -78,31 +77,13 @@ class KitchenTaskConfig:
         """Raise :class:`ConfigError` for values out of range."""
         if self.mode not in MODES:
             raise ConfigError(f"must be one of {MODES}, not {self.mode!r}", key="mode")
-        if self.start not in STARTS:
-            raise ConfigError(f"must be one of {STARTS}, not {self.start!r}", key="start")
+        if self.start not in START_MODES:
+            raise ConfigError(f"must be one of {START_MODES}, not {self.start!r}", key="start")
         for key in ("soups_to_win", "step_limit", "horizon", "patience", "max_moves_per_step"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"must be at least 1, not {getattr(self, key)}", key=key)
         if self.cell_px < 16:
             raise ConfigError(f"must be at least 16 pixels, not {self.cell_px}", key="cell_px")
-
-
-def random_chefs(
-    mdp: KitchenMDP, planner: MotionPlanner, rng: np.random.Generator
-) -> tuple[Chef, ...]:
-    """Chefs on random free cells, each within the floor region of its standard start.
-
-    Keeping each chef in its own region keeps layouts such as Forced
-    Coordination solvable (a chef never lands on the wrong side of the counter).
-    """
-    taken: set[tuple[int, int]] = set()
-    chefs = []
-    for start in mdp.layout.start_positions:
-        cells = sorted(c for c in planner.region(start) if c not in taken)
-        cell = cells[int(rng.integers(len(cells)))]
-        taken.add(cell)
-        chefs.append(Chef(cell, int(rng.integers(4)), None))
-    return tuple(chefs)
 
 
 class KitchenTaskEnv(TaskEnv):
@@ -166,7 +147,9 @@ class KitchenTaskEnv(TaskEnv):
         self._rng = np.random.default_rng(seed)
         state = self.mdp.initial_state()
         if self.config.start == "random":
-            state = state.replace(chefs=random_chefs(self.mdp, self.book.planner, self._rng))
+            cells = random_start_positions(self.mdp, self._rng)
+            chefs = tuple(Chef(cell, int(self._rng.integers(4))) for cell in cells)
+            state = state.replace(chefs=chefs)
         self._state = state
         self._steps = 0
         self._delivered = 0

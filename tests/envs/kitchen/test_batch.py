@@ -30,6 +30,8 @@ from brigade.envs.kitchen import Chef, KitchenMDP, KitchenState, Soup
 from brigade.envs.kitchen.batch import BatchStep, KitchenBatch
 from brigade.envs.kitchen.encoding import LosslessEncoder, encoding_dtype
 from brigade.envs.kitchen.layout import parse_layout_dict
+from brigade.envs.kitchen.motion import MotionPlanner
+from brigade.envs.kitchen.random_states import random_start_positions
 from brigade.envs.kitchen.state import DIRECTIONS
 from brigade.errors import InputError, StateError
 
@@ -351,6 +353,39 @@ def test_random_starts_are_distinct_floor_cells_and_deterministic(cramped: Kitch
     batch.reset(seed=3)
     starts = {tuple(c.position for c in batch.get_state(i).chefs) for i in range(64)}
     assert len(starts) > 10  # not all the standard start
+
+
+def test_random_starts_follow_the_shared_rule_and_are_drawn_ahead() -> None:
+    mdp = KitchenMDP.from_layout_name("forced_coordination")
+    n, horizon = 32, 4
+    batch = KitchenBatch(mdp, n, horizon=horizon, start="random")
+    obs = batch.reset(seed=11).copy()
+    encoder = LosslessEncoder(mdp, horizon)
+    # The same generator, drawn as the batch does: every kitchen's cells, then
+    # every orientation; then the same again for the next (auto-)reset.
+    rng = np.random.default_rng(11)
+    draws = []
+    for _ in range(2):
+        cells = [random_start_positions(mdp, rng) for _ in range(n)]
+        draws.append((cells, rng.integers(0, 4, (n, mdp.num_chefs))))
+    planner = MotionPlanner(mdp)
+    regions = [planner.region(start) for start in mdp.layout.start_positions]
+    start = mdp.initial_state()
+    for episode, (cells, orientations) in enumerate(draws):
+        if episode:
+            for _ in range(horizon):  # staying turns no chef
+                out = batch.step(np.full((n, mdp.num_chefs), STAY))
+            assert out.truncated.all()
+            obs = out.obs
+        for i in range(n):
+            state = batch.get_state(i)
+            chefs = tuple(
+                Chef(pos, int(o)) for pos, o in zip(cells[i], orientations[i], strict=True)
+            )
+            assert state == start.replace(chefs=chefs)
+            assert all(c.position in r for c, r in zip(chefs, regions, strict=True))
+            np.testing.assert_array_equal(obs[i], encoder.encode(state))
+    assert len({o for _, oris in draws for o in oris.ravel().tolist()}) == 4
 
 
 def test_result_does_not_depend_on_threads(cramped: KitchenMDP) -> None:

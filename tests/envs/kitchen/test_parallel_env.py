@@ -16,8 +16,10 @@ from pettingzoo.utils.conversions import parallel_to_aec
 import brigade.envs as brigade_envs
 from brigade.envs.kitchen import KitchenState, Soup, shipped_layout_names
 from brigade.envs.kitchen.encoding import encoding_dtype, layer_names, num_channels
+from brigade.envs.kitchen.motion import MotionPlanner
 from brigade.envs.kitchen.names import CHEF_NAMES, chef_names
 from brigade.envs.kitchen.parallel_env import KitchenParallelEnv, observation_high
+from brigade.envs.kitchen.random_states import random_start_positions
 from brigade.envs.kitchen.recipes import ingredients_of
 from brigade.errors import BrigadeError, InputError, StateError
 from brigade.testing.parallel_conformance import (
@@ -298,6 +300,26 @@ def test_random_start_places_chefs_on_distinct_floor_cells() -> None:
     first = env.kitchen_state
     env.reset(seed=7)
     assert env.kitchen_state == first
+
+
+def test_random_start_keeps_each_chef_in_its_floor_region() -> None:
+    env = KitchenParallelEnv("forced_coordination", start="random")
+    planner = MotionPlanner(env.mdp)
+    regions = [planner.region(start) for start in env.mdp.layout.start_positions]
+    orientations = set()
+    for seed in range(50):
+        env.reset(seed=seed)
+        chefs = env.kitchen_state.chefs
+        # The cells are the shared rule's, drawn first from the seeded generator.
+        expected = random_start_positions(env.mdp, np.random.default_rng(seed))
+        assert [c.position for c in chefs] == expected
+        for chef, region in zip(chefs, regions, strict=True):
+            assert chef.position in region
+            assert chef.held is None
+        orientations.update(c.orientation for c in chefs)
+    assert orientations == {0, 1, 2, 3}
+    others = env.kitchen_state.replace(chefs=env.mdp.initial_state().chefs)
+    assert others == env.mdp.initial_state()  # only the chefs move
 
 
 def test_start_option_overrides_the_default() -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brigade.envs.kitchen import KitchenMDP, KitchenState, shipped_layout_names
+from brigade.envs.kitchen import KitchenMDP, KitchenState, Soup, shipped_layout_names
 from brigade.envs.kitchen.layout import parse_layout_text
 from brigade.envs.kitchen.render import CHEF_COLORS, KitchenRenderer
+from brigade.envs.kitchen.render_sprites import draw_item, shade
 from brigade.errors import InputError
 
 CELL = 48
@@ -289,3 +290,35 @@ def test_bad_input_is_reported(mdp: KitchenMDP, renderer: KitchenRenderer) -> No
     other = KitchenMDP.from_layout_name("asymmetric_advantages")
     with pytest.raises(InputError, match="pots"):
         renderer.render(other.initial_state())
+
+
+# ---------------------------------------------------------------- sprites
+
+ITEMS: list[Any] = ["onion", "tomato", "dish", Soup(("onion", "tomato", "onion"), 20)]
+
+
+def test_item_sprites_are_distinct_and_stay_around_their_centre() -> None:
+    r, size = 16.0, 64
+    pictures = []
+    for item in ITEMS:
+        img = np.zeros((size, size, 3), np.uint8)
+        draw_item(img, item, size / 2, size / 2, r)
+        again = np.zeros_like(img)
+        draw_item(again, item, size / 2, size / 2, r)
+        np.testing.assert_array_equal(img, again)
+        ys, xs = np.nonzero(img.any(axis=2))
+        assert len(xs) > 200, f"{item} is barely drawn"
+        reach = max(np.abs(xs + 0.5 - size / 2).max(), np.abs(ys + 0.5 - size / 2).max())
+        assert reach <= 1.25 * r + 1, f"{item} spills {reach:.1f} px from its centre"
+        pictures.append(img)
+    for i in range(len(pictures)):
+        for j in range(i + 1, len(pictures)):
+            assert not np.array_equal(pictures[i], pictures[j])
+
+
+def test_shade_darkens_and_lightens() -> None:
+    color = (100, 150, 200)
+    assert shade(color, 1.0) == color
+    assert shade(color, 0.5) == (50, 75, 100)
+    assert shade(color, 2.0) == (255, 255, 255)
+    assert shade(color, 1.5) == (178, 202, 228)
