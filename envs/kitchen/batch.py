@@ -34,7 +34,7 @@ import numba
 import numpy as np
 
 from brigade.envs.kitchen import batch_kernels as K
-from brigade.envs.kitchen.encoding import encoding_dtype, num_channels
+from brigade.envs.kitchen.encoding import LosslessEncoder, encoding_dtype, num_channels
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.random_states import START_MODES, random_start_positions
 from brigade.envs.kitchen.recipes import Orders
@@ -281,20 +281,9 @@ class KitchenBatch:
             ],
             dtype=np.float64,
         )
-        base = np.zeros((width, height, channels), dtype=self.observation_dtype)
-        map0 = 5 * self.num_chefs
-        for k, positions in enumerate(
-            (
-                mdp.pot_positions,
-                mdp.counter_positions,
-                mdp.onion_dispensers,
-                mdp.tomato_dispensers,
-                mdp.dish_dispensers,
-                mdp.serving_positions,
-            )
-        ):
-            for x, y in positions:
-                base[x, y, map0 + k] = 1
+        # The map layers are the encoder's (same channels, same dtype).
+        base = np.ascontiguousarray(LosslessEncoder(mdp, self.horizon).static_layers)
+        assert base.shape == (width, height, channels) and base.dtype == self.observation_dtype
         self._base = base.reshape(-1)
 
     def _orders_id(self, orders: Orders) -> int:

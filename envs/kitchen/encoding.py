@@ -103,6 +103,13 @@ class LosslessEncoder:
                 base[x, y, self._map0 + k] = 1
         self._base = base
 
+    @property
+    def static_layers(self) -> np.ndarray:
+        """The map layers (pots, counters, dispensers, windows) alone: (W, H, C), read-only."""
+        view: np.ndarray = self._base.view()
+        view.flags.writeable = False
+        return view
+
     def _put_item(self, grid: np.ndarray, pos: tuple[int, int], item: object, in_pot: bool) -> None:
         x, y = pos
         var = self._var

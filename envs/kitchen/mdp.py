@@ -128,6 +128,7 @@ class KitchenMDP:
         for n in range(1, self.max_ingredients + 1):
             for ings in product(("onion", "tomato"), repeat=n):
                 self._soup_time[ings] = self.recipes.time(recipe_of(ings))
+        self._regions: dict[Position, frozenset[Position]] | None = None
         self.start_orders: Orders = self.recipes.orders(
             (recipe_of(o) for o in layout.all_orders), (recipe_of(o) for o in layout.bonus_orders)
         )
@@ -215,6 +216,32 @@ class KitchenMDP:
     def faced_cell(self, chef: Chef) -> Position:
         """The cell a chef faces."""
         return self._faced[chef.position, chef.orientation]
+
+    def floor_region(self, pos: Position) -> frozenset[Position]:
+        """The floor cells 4-connected to ``pos`` (empty if ``pos`` is not floor).
+
+        Chefs never leave their region: on Forced Coordination the two sides of
+        the counter are two regions.
+        """
+        if self._regions is None:
+            regions: dict[Position, frozenset[Position]] = {}
+            floor = set(self.floor_positions)
+            for cell in self.floor_positions:
+                if cell in regions:
+                    continue
+                seen = {cell}
+                todo = [cell]
+                while todo:
+                    x, y = todo.pop()
+                    for dx, dy in DIRECTIONS:
+                        nxt = (x + dx, y + dy)
+                        if nxt in floor and nxt not in seen:
+                            seen.add(nxt)
+                            todo.append(nxt)
+                region = frozenset(seen)
+                regions.update((c, region) for c in region)
+            self._regions = regions
+        return self._regions.get(pos, frozenset())
 
     def is_floor(self, pos: Position) -> bool:
         """Chefs can stand on this cell."""

@@ -56,29 +56,11 @@ class MotionPlanner:
                     if stand in self.floor:
                         goals.append((stand, o))
                 self._goals[(x, y)] = tuple(goals)
-        self._component: dict[Position, frozenset[Position]] = {}
-        for cell in self.floor:
-            if cell not in self._component:
-                comp = self._flood(cell)
-                for c in comp:
-                    self._component[c] = comp
         self._static: dict[Position, dict[Pose, int]] = {}
-
-    def _flood(self, start: Position) -> frozenset[Position]:
-        seen = {start}
-        todo = [start]
-        while todo:
-            x, y = todo.pop()
-            for dx, dy in DIRECTIONS:
-                nxt = (x + dx, y + dy)
-                if nxt in self.floor and nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return frozenset(seen)
 
     def region(self, pos: Position) -> frozenset[Position]:
         """The floor cells reachable from ``pos`` (ignoring other chefs)."""
-        return self._component.get(pos, frozenset())
+        return self.mdp.floor_region(pos)
 
     def interact_poses(self, target: Position) -> tuple[Pose, ...]:
         """The poses from which a chef interacts with ``target``."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from brigade.envs.kitchen.mdp import KitchenMDP
 from brigade.envs.kitchen.recipes import Orders
-from brigade.envs.kitchen.state import DIRECTIONS, Chef, Item, KitchenState, Position, Soup
+from brigade.envs.kitchen.state import Chef, Item, KitchenState, Position, Soup
 from brigade.errors import InputError
 
 START_MODES = ("standard", "random")
@@ -37,20 +37,6 @@ _StartPools = tuple[tuple[tuple[Position, ...], ...], tuple[int, ...]]
 _POOLS: weakref.WeakKeyDictionary[KitchenMDP, dict[bool, _StartPools]] = weakref.WeakKeyDictionary()
 
 
-def _floor_region(floor: frozenset[Position], start: Position) -> frozenset[Position]:
-    """The floor cells 4-connected to ``start`` (``start`` included)."""
-    seen = {start}
-    todo = [start]
-    while todo:
-        x, y = todo.pop()
-        for dx, dy in DIRECTIONS:
-            nxt = (x + dx, y + dy)
-            if nxt in floor and nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return frozenset(seen)
-
-
 def _start_pools(mdp: KitchenMDP, per_region: bool) -> _StartPools:
     """Each chef's candidate cells and free-cell count (see :func:`random_start_positions`)."""
     cached = _POOLS.setdefault(mdp, {})
@@ -65,7 +51,7 @@ def _start_pools(mdp: KitchenMDP, per_region: bool) -> _StartPools:
                     f"{mdp.name}: chef {i + 1} starts on {list(start)}, which is not a floor "
                     "cell, so it has no floor region to start in"
                 )
-            pools.append(tuple(sorted(_floor_region(floor, start))))
+            pools.append(tuple(sorted(mdp.floor_region(start))))
     else:
         pools = [tuple(sorted(floor))] * mdp.num_chefs
     free = []
