@@ -98,6 +98,66 @@ class PlanError(InputError):
     """A joint plan is malformed (wrong agents, unknown verbs) for the environment it targets."""
 
 
+class InfrastructureError(BrigadeError):
+    """A failure of the machinery around a planner (the chat server, the budget).
+
+    These are reported apart and excluded from success rates: they are never a
+    planner's mistake.
+
+    Attributes:
+        kind: The failure kind recorded in episode records.
+    """
+
+    kind = "infrastructure"
+
+
+class RateLimitError(InfrastructureError):
+    """The chat server kept refusing requests for rate limits after the retries."""
+
+    kind = "rate_limit"
+
+
+class ChatTimeoutError(InfrastructureError):
+    """A chat request timed out, retries included."""
+
+    kind = "timeout"
+
+
+class ServerError(InfrastructureError):
+    """The chat server failed (5xx, a dropped connection, a malformed body) after the retries."""
+
+    kind = "server_error"
+
+
+class BudgetExceededError(InfrastructureError):
+    """The run's budget (cost or tokens) is spent; the run ends with what it recorded."""
+
+    kind = "budget"
+
+
+class CacheMissError(BrigadeError):
+    """In replay-only mode, a request that the cache has never seen.
+
+    A replay that misses cannot be faithful, so the run stops with this error.
+    """
+
+
+class ParseFailure(BrigadeError):
+    """A reply stayed unreadable after the bounded re-asks: the planner's own failure.
+
+    Attributes:
+        reason: Why the last reply could not be read.
+        reply: The last reply.
+    """
+
+    kind = "parse"
+
+    def __init__(self, reason: str, reply: str = ""):
+        super().__init__(f"the reply could not be read after the re-asks: {reason}")
+        self.reason = reason
+        self.reply = reply
+
+
 class RegistryError(BrigadeError, KeyError):
     """A name or id is not registered, or is registered twice."""
 

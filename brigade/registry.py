@@ -66,12 +66,15 @@ class Registry(Generic[T]):
         expert = experts.build("greedy", GreedyConfig(noise=0.1))
     """
 
-    def __init__(self, kind: str, entry_point_group: str | None = None):
+    def __init__(
+        self, kind: str, entry_point_group: str | None = None, builtins: tuple[str, ...] = ()
+    ):
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self._builtins = builtins
         self._entries: dict[str, Entry[T]] = {}
-        self._loaded = entry_point_group is None
-        self._lock = threading.Lock()
+        self._loaded = entry_point_group is None and not builtins
+        self._lock = threading.RLock()
         #: Plug-ins that failed to load, with the reason (they are skipped).
         self.plugin_failures: list[str] = []
 
@@ -96,8 +99,12 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         with self._lock:
-            if not self._loaded and self.entry_point_group:
-                self._loaded = True
+            if self._loaded:
+                return
+            self._loaded = True
+            for module in self._builtins:  # brigade's own entries register on import
+                importlib.import_module(module)
+            if self.entry_point_group:
                 self.plugin_failures = _load_entry_point_group(self.entry_point_group)
 
     def names(self) -> list[str]:

@@ -26,20 +26,91 @@ from rich.table import Table
 from brigade.errors import BrigadeError
 
 
-def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> int:
-    from brigade.config import load_config
-    from brigade.launch.episodes import RunConfig, run_episodes
+def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """Dotted overrides from the options and the extra ``--key=value`` arguments.
 
-    overrides = list(extra)
-    for name in ("env", "planner", "episodes", "seed", "out"):
-        value = getattr(args, name)
-        if value is not None:
-            overrides.append(f"{name}={value}")
+    ``--planner.max_replans=2`` sets the planners' options (``planner_options``),
+    as ``planner`` itself names the planners.
+    """
+    overrides = []
+    for item in extra:
+        text = item[2:] if item.startswith("--") else item
+        if text.startswith("planner."):
+            text = "planner_options." + text[len("planner.") :]
+        overrides.append(text)
+    named = {
+        "env": args.env,
+        "planner": args.planner,
+        "llm": args.llm,
+        "model": args.model,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "out": args.out,
+        "video": args.video,
+        "cache": args.cache,
+        "cache_mode": args.cache_mode,
+        "workers": args.workers,
+        "budget_usd": args.budget_usd,
+    }
+    overrides += [f"{k}={v}" for k, v in named.items() if v is not None]
+    if args.overwrite:
+        overrides.append("overwrite=true")
     if args.no_video:
-        overrides.append("video=false")
-    config = load_config(RunConfig, preset=args.config, overrides=overrides)
-    _, records = run_episodes(config, console)
-    return 0 if records else 1
+        overrides.append("video=none")
+    return overrides
+
+
+def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from brigade.config import load_config
+    from brigade.planners.records import EpisodeRecord
+    from brigade.planners.runner import RunConfig, Runner
+
+    config = load_config(RunConfig, preset=args.config, overrides=_run_overrides(args, extra))
+    runner = Runner(config)
+    total = len(runner.jobs(set()))
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    counts = {"done": 0, "success": 0}
+    with progress:
+        bar = progress.add_task(f"{config.planner} on {config.env}", total=total, status="")
+
+        def report(record: EpisodeRecord) -> None:
+            counts["done"] += 1
+            counts["success"] += int(record.success)
+            status = f"success {counts['success']}/{counts['done']}"
+            progress.update(bar, advance=1, status=status)
+
+        runner.progress = report
+        result = runner.run()
+    table = Table(title=f"{result.out}")
+    if result.summaries:
+        for column in result.summaries[0].row():
+            table.add_column(column, no_wrap=column in ("env", "planner"))
+        for summary in result.summaries:
+            table.add_row(*(str(v) for v in summary.row().values()))
+    console.print(table)
+    if runner.llm is not None:
+        described = runner.llm.describe()
+        if described.get("note"):
+            console.print(f"[dim]LLM: {described.get('model')}: {described['note']}[/dim]")
+    if result.stopped:
+        console.print(f"[yellow]The run stopped early: {result.stopped}[/yellow]")
+    console.print(f"Run folder: [bold]{result.out}[/bold]")
+    return 0
 
 
 def _cmd_envs(args: argparse.Namespace, extra: list[str], console: Console) -> int:
@@ -119,17 +190,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run episodes and save videos, transcripts and a summary",
-        description="Run episodes. Extra options are dotted config overrides, e.g. "
-        "--task.step_limit=50 --fps=12 (see configs/run/default.yaml).",
+        help="run episodes and save records, transcripts, videos and a summary",
+        description="Run episodes of planners on environments. Extra options are dotted "
+        "config overrides, e.g. --task.step_limit=50 --planner.max_replans=2 "
+        "--llm_options.base_error=0.1 (see configs/run/default.yaml and docs/cli.md).",
     )
     run.add_argument("--config", default="run/default", help="preset name or YAML file")
-    run.add_argument("--env", help="environment id, e.g. kitchen/forced_coordination")
-    run.add_argument("--planner", help="who plans (for now: expert, the scripted expert)")
-    run.add_argument("--episodes", type=int, help="number of episodes")
+    run.add_argument("--env", help="environment id(s), comma-separated, e.g. kitchen/cramped_room")
+    run.add_argument(
+        "--planner",
+        help="planner(s), comma-separated: central, react, reflexion, mindagent, roco, expert",
+    )
+    run.add_argument("--llm", help="chat backend: sim (default), openai or transformers")
+    run.add_argument("--model", help="model name (openai) or folder (transformers)")
+    run.add_argument("--episodes", type=int, help="episodes per environment and planner")
     run.add_argument("--seed", type=int, help="seed of the first episode")
-    run.add_argument("--out", help="folder for run outputs (default: runs/)")
-    run.add_argument("--no-video", action="store_true", help="do not save videos")
+    run.add_argument("--out", help="run folder (resumed if it exists)")
+    run.add_argument("--overwrite", action="store_true", help="start --out afresh")
+    run.add_argument("--video", choices=("first", "all", "none"), help="which episodes to film")
+    run.add_argument("--no-video", action="store_true", help="same as --video none")
+    run.add_argument("--cache", help="record/replay cache folder")
+    run.add_argument("--cache-mode", choices=("off", "readwrite", "replay"), help="cache mode")
+    run.add_argument("--workers", type=int, help="episodes at once")
+    run.add_argument("--budget-usd", type=float, help="stop the run when this is spent")
     run.set_defaults(func=_cmd_run)
 
     envs_cmd = sub.add_parser("envs", help="list the registered environment ids")
@@ -159,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``brigade`` console script."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    console = Console(stderr=False)
+    # Outside a terminal (pipes, CI logs) rich would wrap tables at 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     if args.command is None:
         parser.print_help()
         return 0

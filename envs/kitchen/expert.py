@@ -194,6 +194,15 @@ class KitchenExpert:
             plan[i] = self._decide(state, i, claims)
         return [p if p is not None else Skill("WAIT") for p in plan]
 
+    def solo_choice(self, state: KitchenState, i: int) -> Skill:
+        """What chef ``i`` would do if it ignored what its partners are doing.
+
+        The simulated LLM uses it for the classic mistake of chefs that chase the
+        same need (both fetch the onion the pot needs).
+        """
+        free = {i} if state.chefs[i].held is None else set()
+        return self._decide(state, i, _Claims(Counter(), set(), set(), Counter(), free))
+
     def _decide(self, state: KitchenState, i: int, claims: _Claims) -> Skill:
         held = item_name(state.chefs[i].held)
         mdp = self.mdp

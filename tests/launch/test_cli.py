@@ -9,38 +9,52 @@ import pytest
 from brigade.launch.cli import main
 
 
-def test_run_leaves_video_transcript_and_summary(
+def test_run_leaves_records_videos_transcripts_and_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "--out", str(tmp_path), "--episodes", "2", "--cell_px=32"]) == 0
-    (run_dir,) = tmp_path.iterdir()
-    records = [json.loads(line) for line in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    args = ["run", "--out", str(tmp_path), "--planner", "expert", "--episodes", "2", "--cell_px=32"]
+    assert main(args) == 0
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert [r["success"] for r in records] == [True, True]
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["env"]["env_id"] == "kitchen/cramped_room-v0"
-    assert manifest["env"]["step_limit"] == 40
-    transcript = (run_dir / "transcript.md").read_text()
-    assert "NAME Alice ACTION" in transcript and "Episode 1: success" in transcript
-    assert "success rate | 1.00" in (run_dir / "summary.md").read_text()
-    with av.open(str(run_dir / "episode_000.mp4")) as video:
-        stream = video.streams.video[0]
+    assert {r["planner"] for r in records} == {"expert"}
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["config"]["env"] == "kitchen/cramped_room"
+    video = tmp_path / records[0]["video"]
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
-        assert sum(1 for _ in video.decode(stream)) == records[0]["moves"] + 1
-    assert "success rate" in capsys.readouterr().out
+        assert sum(1 for _ in container.decode(stream)) == records[0]["moves"] + 1
+    assert records[1]["video"] is None  # --video first
+    assert "NAME Alice ACTION" in (tmp_path / records[0]["transcript"]).read_text()
+    assert "| kitchen/cramped_room-v0 | expert | 2 | 1.00" in (tmp_path / "summary.md").read_text()
+    assert "Run folder" in capsys.readouterr().out
 
 
-def test_run_accepts_task_overrides_and_rejects_typos(
+def test_run_plays_llm_planners_with_the_simulated_llm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "--out", str(tmp_path), "--planner", "central,roco", "--no-video"]
+    assert main([*args, "--env", "kitchen-read/cramped_room", "--planner.max_replans=1"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
+    assert {r["planner"] for r in records} == {"central", "roco"}
+    assert all(r["llm"] == "brigade-sim-llm" and r["llm_queries"] > 0 for r in records)
+    out = capsys.readouterr().out
+    assert "not a real model" in out
+
+
+def test_run_rejects_typos_with_suggestions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["run", "--out", str(tmp_path), "--no-video", "--env", "kitchen/forced_coordination"]
+    args += ["--planner", "expert"]
     assert main([*args, "--task.step_limit=80"]) == 0
-    (run_dir,) = tmp_path.iterdir()
-    assert json.loads((run_dir / "manifest.json").read_text())["env"]["step_limit"] == 80
-    assert not list(run_dir.glob("*.mp4"))
-    assert main([*args, "--task.step_limt=80"]) == 2
+    assert json.loads((tmp_path / "episodes.jsonl").read_text())["step_limit"] == 80
+    assert main([*args, "--task.step_limt=80", "--overwrite"]) == 2
     assert "did you mean 'step_limit'" in capsys.readouterr().out
     assert main(["run", "--out", str(tmp_path), "--episods=3"]) == 2
     assert "did you mean 'episodes'" in capsys.readouterr().out
+    assert main(["run", "--out", str(tmp_path), "--planner", "centrl"]) == 2
+    assert "did you mean 'central'" in capsys.readouterr().out
     assert main(["run", "--out", str(tmp_path), "--env", "kitchen/nowhere"]) == 2
 
 

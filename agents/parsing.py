@@ -1,0 +1,150 @@
+"""Reading an LLM's answer into actions.
+
+The answer format (REFERENCE.md, after RoCo and ReAd): any reasoning, then a
+line ``EXECUTE`` (a joint plan) or ``PROCEED`` (one agent's turn in a
+sequential dialog), then one line per agent::
+
+    Bob should fetch the dish while Alice starts the pot.
+    EXECUTE
+    NAME Alice ACTION START pot1
+    NAME Bob ACTION PICK dish
+
+The parser tolerates prose before and after the answer, Markdown decoration
+(bold, bullets, numbering, code fences) and agents in any order; it is strict
+about everything that decides the plan: the keyword, the agents (each exactly
+once, none unknown) and each line's form. When it refuses, it says why; the
+planners quote that reason when they ask again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from brigade.action import Action
+from brigade.errors import ActionParseError, InputError
+from brigade.plan import JointPlan
+
+KEYWORDS = ("EXECUTE", "PROCEED")
+
+_DECORATION = re.compile(r"^\s*(?:[-*+>]|\d+[.)]|`{1,3}|\*\*)*\s*")
+_TRAILING = re.compile(r"[\s`*:.!]*$")
+_ACTION_HINT = re.compile(r"\bNAME\b", re.IGNORECASE)
+
+
+class AnswerError(InputError):
+    """An answer that cannot be read; ``reason`` says why (quoted back to the LLM)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A parsed answer.
+
+    Attributes:
+        keyword: ``EXECUTE`` or ``PROCEED``.
+        actions: The actions given, in the environment's agent order.
+        reasoning: The text before the keyword.
+    """
+
+    keyword: str
+    actions: tuple[Action, ...]
+    reasoning: str = ""
+
+    def plan(self) -> JointPlan:
+        """The actions as a joint plan."""
+        return JointPlan(self.actions)
+
+    def for_agent(self, agent: str) -> Action:
+        """The action given for ``agent``."""
+        for action in self.actions:
+            if action.agent == agent:
+                return action
+        raise AnswerError(f"the answer has no line for {agent}")
+
+
+def _clean(line: str) -> str:
+    line = _DECORATION.sub("", line)
+    line = line.replace("**", "").replace("`", "")
+    return line.strip()
+
+
+def _keyword_of(line: str) -> str | None:
+    word = _TRAILING.sub("", _clean(line)).upper()
+    return word if word in KEYWORDS else None
+
+
+def parse_answer(
+    text: str,
+    agents: Sequence[str],
+    *,
+    expect: Sequence[str] = KEYWORDS,
+    require: Sequence[str] | None = None,
+) -> Answer:
+    """Read the answer in ``text``.
+
+    Args:
+        text: The reply.
+        agents: Every agent of the environment, in order.
+        expect: The keywords accepted here.
+        require: The agents that must have a line (default: every agent for
+            ``EXECUTE``; for ``PROCEED``, give the speaking agent).
+
+    Raises:
+        AnswerError: The reply holds no readable answer; the reason says why.
+    """
+    lines = text.splitlines()
+    found = [(i, kw) for i, line in enumerate(lines) if (kw := _keyword_of(line)) is not None]
+    if not found:
+        wanted = " or ".join(expect)
+        if any(_ACTION_HINT.search(line) for line in lines):
+            raise AnswerError(f"the action lines must come after a line that says {wanted}")
+        raise AnswerError(
+            f"no answer found: write {wanted} on its own line, then one line per agent: "
+            "NAME <agent> ACTION <action>"
+        )
+    start, keyword = found[-1]
+    if keyword not in expect:
+        raise AnswerError(f"{keyword} is not expected here; answer with {' or '.join(expect)}")
+    actions: dict[str, Action] = {}
+    for raw in lines[start + 1 :]:
+        line = _clean(raw)
+        if not line:
+            continue
+        if not _ACTION_HINT.match(line):
+            if actions:
+                break  # prose after the answer
+            raise AnswerError(
+                f"after {keyword}, expected lines 'NAME <agent> ACTION <action>', got {line!r}"
+            )
+        try:
+            action = Action.parse(line)
+        except ActionParseError as exc:
+            raise AnswerError(f"line {line!r} is not an action: {exc.reason}") from None
+        if action.agent not in agents:
+            raise AnswerError(
+                f"{action.agent!r} is not an agent here; the agents are {', '.join(agents)}"
+            )
+        if action.agent in actions:
+            raise AnswerError(f"{action.agent} has more than one action; give each agent one")
+        actions[action.agent] = action
+    if not actions:
+        raise AnswerError(f"{keyword} is not followed by any 'NAME <agent> ACTION <action>' line")
+    needed = (
+        list(require) if require is not None else (list(agents) if keyword == "EXECUTE" else [])
+    )
+    missing = [a for a in needed if a not in actions]
+    if missing:
+        raise AnswerError(f"no action for {', '.join(missing)}; give every agent one line")
+    ordered = tuple(actions[a] for a in agents if a in actions)
+    return Answer(keyword, ordered, "\n".join(lines[:start]).strip())
+
+
+def format_answer(actions: Sequence[Action], keyword: str = "EXECUTE", reasoning: str = "") -> str:
+    """The canonical text of an answer (what the prompts show as an example)."""
+    head = f"{reasoning.strip()}\n" if reasoning.strip() else ""
+    return head + keyword + "\n" + "\n".join(a.to_text() for a in actions)

@@ -1,0 +1,481 @@
+"""The episode runner: planners against environments, measured and recorded.
+
+``run(config)`` plays every (environment, planner, seed) episode of a
+:class:`RunConfig`, several at once (bounded by ``workers`` and by the chat
+backend's own limits), and leaves in the run folder:
+
+- ``episodes.jsonl``: one record per finished episode (:mod:`.records`),
+  appended as each ends; an existing folder is resumed (episodes already
+  recorded are not redone) unless ``overwrite``;
+- ``manifest.json``: the resolved config, versions, git commit, the backend's
+  description (the simulated LLM's config hash), the seeds;
+- per episode, ``transcripts/<env>__<planner>__<seed>.jsonl`` and ``.html``
+  (prompts, replies, feedback, plans, outcomes; the video embedded) and
+  ``videos/<...>.mp4`` as asked;
+- ``summary.md``: success rate, ES and NQ with standard errors per cell,
+  infrastructure failures counted apart.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import brigade
+from brigade import envs
+from brigade.agents.backends import build_llm
+from brigade.agents.ledger import Ledger, PriceTable
+from brigade.agents.session import ChatSession
+from brigade.chat import ChatModel, SamplingParams
+from brigade.config import load_config
+from brigade.errors import (
+    BudgetExceededError,
+    CacheMissError,
+    ConfigError,
+    InfrastructureError,
+    ParseFailure,
+)
+from brigade.media import VideoWriter
+from brigade.plan import JointPlan, Outcome
+from brigade.planner import Planner
+from brigade.planners.records import (
+    EpisodeRecord,
+    RecordWriter,
+    Summary,
+    read_records,
+    summarize,
+    summary_markdown,
+)
+from brigade.planners.registry import PLANNERS
+from brigade.planners.transcripts import render_html, write_jsonl
+
+VIDEO_MODES = ("first", "all", "none")
+
+
+@dataclass
+class RunConfig:
+    """Settings of ``brigade run`` (see ``docs/cli.md``).
+
+    Attributes:
+        env: Environment id(s), comma-separated.
+        planner: Planner name(s), comma-separated.
+        llm: Chat backend: ``sim`` (the simulated LLM), ``openai`` or ``transformers``.
+        model: The model (OpenAI-compatible: its name; transformers: a folder).
+        episodes: Episodes per (environment, planner) cell.
+        seed: Seed of the first episode (episode k uses ``seed + k``).
+        out: The run folder (resumed if it exists); empty: ``runs/<time>-<env>``.
+        overwrite: Start the folder afresh instead of resuming.
+        video: ``first`` (first episode of each cell), ``all`` or ``none``.
+        fps: Frames per second of the videos.
+        cell_px: Pixels per grid cell in the videos.
+        workers: Episodes at once (0: one for local backends, eight for servers).
+        cache: Record/replay cache folder ("" for none).
+        cache_mode: ``off``, ``readwrite`` or ``replay``.
+        base_url: OpenAI-compatible server URL (default: OPENAI_BASE_URL).
+        temperature: Sampling temperature.
+        max_tokens: Most tokens per reply.
+        budget_usd: Spend cap of the run in USD (0: none).
+        budget_tokens: Token cap of the run (0: none).
+        task: Overrides of the tasks' settings (``task.step_limit=30``).
+        planner_options: Overrides of the planners' settings (``planner.max_replans=2``).
+        llm_options: Other settings of the backend (for the simulated LLM, its error
+            model: ``llm_options.base_error=0.1``, which changes its hash).
+    """
+
+    env: str = "kitchen/cramped_room"
+    planner: str = "expert"
+    llm: str = "sim"
+    model: str = ""
+    episodes: int = 1
+    seed: int = 0
+    out: str = ""
+    overwrite: bool = False
+    video: str = "first"
+    fps: int = 8
+    cell_px: int = 64
+    workers: int = 0
+    cache: str = ""
+    cache_mode: str = "off"
+    base_url: str = ""
+    temperature: float = 0.0
+    max_tokens: int = 512
+    budget_usd: float = 0.0
+    budget_tokens: int = 0
+    task: dict[str, Any] = field(default_factory=dict)
+    planner_options: dict[str, Any] = field(default_factory=dict)
+    llm_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env_ids(self) -> list[str]:
+        """The environment ids, resolved to their full versions."""
+        return [envs.spec(e.strip()).id for e in self.env.split(",") if e.strip()]
+
+    @property
+    def planners(self) -> list[str]:
+        """The planner names."""
+        return [p.strip() for p in self.planner.split(",") if p.strip()]
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for bad values (unknown planners name the closest)."""
+        for name in self.planners:
+            PLANNERS.get(name)  # raises with a suggestion
+        if self.episodes < 1:
+            raise ConfigError("must be at least 1", key="episodes")
+        if self.video not in VIDEO_MODES:
+            raise ConfigError(f"must be one of {VIDEO_MODES}", key="video")
+        if self.cell_px < 16:
+            raise ConfigError("must be at least 16 pixels", key="cell_px")
+        if self.fps < 1:
+            raise ConfigError("must be at least 1", key="fps")
+        if self.workers < 0:
+            raise ConfigError("must not be negative", key="workers")
+        self.env_ids  # noqa: B018 (resolves the ids, raising for unknown ones)
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    out: Path
+    records: list[EpisodeRecord]
+    summaries: list[Summary]
+    stopped: str | None = None
+
+
+class _NoChat:
+    """The chat client of planners without an LLM: it only keeps the transcript."""
+
+    queries = 0
+    retries = 0
+    tokens_in = 0
+    tokens_out = 0
+    cost_usd = 0.0
+
+    def __init__(self) -> None:
+        self.entries: list[Any] = []
+
+    def ask(self, *args: Any, **kwargs: Any) -> str:
+        raise ConfigError("this planner has no chat model")
+
+    def note(self, kind: str, text: str, **data: Any) -> None:
+        from brigade.agents.session import TranscriptEntry
+
+        self.entries.append(TranscriptEntry(kind, {"text": text, **data}))
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    names = ("numpy", "numba", "pettingzoo", "gymnasium", "openai", "torch", "transformers", "av")
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _slug(env_id: str, planner: str, seed: int) -> str:
+    return f"{env_id.replace('/', '_')}__{planner}__{seed}"
+
+
+class Runner:
+    """Plays the episodes of one :class:`RunConfig` (see the module docstring)."""
+
+    def __init__(
+        self, config: RunConfig, *, progress: Callable[[EpisodeRecord], None] | None = None
+    ):
+        config.validate()
+        self.config = config
+        self.progress = progress
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        first_env = config.env_ids[0].replace("/", "_")
+        self.out = Path(config.out) if config.out else Path("runs") / f"{stamp}-{first_env}"
+        self.run_id = self.out.name
+        needs_llm = any(
+            getattr(PLANNERS.get(p).factory, "needs_llm", True) for p in config.planners
+        )
+        self.llm: ChatModel | None = (
+            build_llm(
+                config.llm,
+                model=config.model,
+                base_url=config.base_url,
+                options=config.llm_options,
+                cache=config.cache,
+                cache_mode=config.cache_mode,
+            )
+            if needs_llm
+            else None
+        )
+        prices = PriceTable()
+        self.ledger = Ledger(
+            prices,
+            budget_usd=config.budget_usd or None,
+            budget_tokens=config.budget_tokens or None,
+        )
+        self.params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens)
+        self._stop = threading.Event()
+        self.stopped: str | None = None
+
+    # ------------------------------------------------------------------ the run
+
+    def jobs(self, done: set[tuple[str, str, int]]) -> list[tuple[str, str, int, bool]]:
+        """The episodes still to play: (env, planner, seed, with video)."""
+        jobs = []
+        for env_id in self.config.env_ids:
+            for planner in self.config.planners:
+                for k in range(self.config.episodes):
+                    seed = self.config.seed + k
+                    video = self.config.video == "all" or (self.config.video == "first" and k == 0)
+                    if (env_id, planner, seed) not in done:
+                        jobs.append((env_id, planner, seed, video))
+        return jobs
+
+    def run(self) -> RunResult:
+        """Play every missing episode; return the records of the whole folder."""
+        cfg = self.config
+        if cfg.overwrite and self.out.exists():
+            for name in ("episodes.jsonl", "summary.md", "manifest.json"):
+                (self.out / name).unlink(missing_ok=True)
+            for sub in ("transcripts", "videos"):
+                shutil.rmtree(self.out / sub, ignore_errors=True)
+        (self.out / "transcripts").mkdir(parents=True, exist_ok=True)
+        (self.out / "videos").mkdir(exist_ok=True)
+        path = self.out / "episodes.jsonl"
+        existing = read_records(path)
+        done = {r.key for r in existing}
+        self._write_manifest(len(existing))
+        writer = RecordWriter(path)
+        jobs = self.jobs(done)
+        workers = cfg.workers or (1 if cfg.llm in ("sim", "transformers") else 8)
+        new: list[EpisodeRecord] = []
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                pending: set[Future[EpisodeRecord | None]] = set()
+                queue = list(jobs)
+                while queue or pending:
+                    while queue and len(pending) < workers and not self._stop.is_set():
+                        pending.add(pool.submit(self._episode, *queue.pop(0)))
+                    if not pending:
+                        break
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        record = future.result()
+                        if record is not None:
+                            writer.write(record)
+                            new.append(record)
+                            if self.progress:
+                                self.progress(record)
+        finally:
+            if self.llm is not None:
+                self.llm.close()
+        records = read_records(path)
+        summaries = summarize(records)
+        text = summary_markdown(summaries)
+        if self.stopped:
+            text += f"\nThe run stopped early: {self.stopped}.\n"
+        (self.out / "summary.md").write_text(text)
+        return RunResult(self.out, records, summaries, self.stopped)
+
+    def _write_manifest(self, resumed: int) -> None:
+        cfg = self.config
+        manifest = {
+            "brigade": brigade.__version__,
+            "git_commit": _git_commit(),
+            "python": platform.python_version(),
+            "packages": _versions(),
+            "config": asdict(cfg),
+            "envs": cfg.env_ids,
+            "planners": cfg.planners,
+            "seeds": [cfg.seed + k for k in range(cfg.episodes)],
+            "llm": self.llm.describe() if self.llm is not None else None,
+            "resumed_episodes": resumed,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+
+    # ------------------------------------------------------------------ one episode
+
+    def _build_planner(self, name: str) -> Planner:
+        entry = PLANNERS.get(name)
+        options = {k: v for k, v in self.config.planner_options.items()}
+        config = load_config(entry.config, values=options) if options else entry.config()
+        return PLANNERS.build(name, config)
+
+    def _episode(
+        self, env_id: str, planner_name: str, seed: int, video: bool
+    ) -> EpisodeRecord | None:
+        if self._stop.is_set():
+            return None
+        cfg = self.config
+        start = time.perf_counter()
+        env = envs.make_task(env_id, **{**cfg.task, "record_frames": video, "cell_px": cfg.cell_px})
+        env.reset(seed)
+        view = env.planner_view()
+        planner = self._build_planner(planner_name)
+        slug = _slug(env_id, planner_name, seed)
+        chat: ChatSession | _NoChat
+        if planner.needs_llm:
+            assert self.llm is not None
+            chat = ChatSession(
+                self.llm,
+                self.ledger,
+                params=self.params,
+                episode_seed=seed,
+                run=self.run_id,
+                episode=slug,
+            )
+        else:
+            chat = _NoChat()
+        attach = getattr(planner, "attach_expert", None)
+        expert_plan = getattr(env, "expert_plan", None)
+        if callable(attach) and callable(expert_plan):
+            attach(expert_plan)  # the ceiling reads ground truth; planners never do
+        chat.note("start", env.describe())
+        failure: str | None = None
+        error: str | None = None
+        outcome: Outcome | None = None
+        video_name = f"videos/{slug}.mp4" if video else None
+        writer = VideoWriter(self.out / video_name, fps=cfg.fps) if video_name else None
+        try:
+            planner.reset(view, chat, seed=seed)
+            while True:
+                plan = planner.plan(view)
+                outcome = env.execute(plan)
+                planner.observe(plan, outcome)
+                chat.note("step", _step_text(plan, outcome), step=env.step_count)
+                if writer is not None and outcome.frames is not None:
+                    for frame in outcome.frames:
+                        writer.write(frame)
+                if outcome.done:
+                    break
+        except ParseFailure as exc:
+            failure, error = "parse", str(exc)
+            chat.note("failure", error)
+        except BudgetExceededError as exc:
+            failure, error = exc.kind, str(exc)
+            self.stopped = f"budget reached ({exc})"
+            self._stop.set()
+        except InfrastructureError as exc:
+            failure, error = exc.kind, str(exc)
+            chat.note("failure", error)
+        except CacheMissError:
+            self._stop.set()
+            raise
+        finally:
+            if writer is not None:
+                if writer.frames_written:
+                    writer.close()
+                else:
+                    writer.close(_raising=True)
+                    video_name = None
+        success = bool(outcome is not None and outcome.success and failure is None)
+        if failure is None and not success:
+            failure = "task"
+        record = EpisodeRecord(
+            env=env_id,
+            planner=planner_name,
+            llm=self.llm.model if (self.llm is not None and planner.needs_llm) else "none",
+            seed=seed,
+            success=success,
+            env_steps=env.step_count,
+            moves=int(outcome.info.get("moves_total", 0)) if outcome is not None else 0,
+            llm_queries=chat.queries,
+            llm_retries=chat.retries,
+            tokens_in=chat.tokens_in,
+            tokens_out=chat.tokens_out,
+            cost_usd=round(chat.cost_usd, 6),
+            wall_s=round(time.perf_counter() - start, 3),
+            failure_kind=failure,
+            prompt_versions=planner.prompt_versions(),
+            prompts_hash=_prompts_hash(planner.prompt_versions()),
+            sim_config_hash=self._sim_hash() if planner.needs_llm else None,
+            score=float(getattr(env, "score", 0.0)),
+            step_limit=env.step_limit,
+            error=error,
+            transcript=f"transcripts/{slug}.html",
+            video=video_name,
+        )
+        self._write_transcript(slug, record, chat, video_name)
+        return record
+
+    def _sim_hash(self) -> str | None:
+        if self.llm is None:
+            return None
+        described = self.llm.describe()
+        value = described.get("config_hash")
+        return str(value) if value is not None else None
+
+    def _write_transcript(
+        self, slug: str, record: EpisodeRecord, chat: ChatSession | _NoChat, video: str | None
+    ) -> None:
+        entries = [{"kind": e.kind, "data": e.data, "t": e.t} for e in chat.entries]
+        write_jsonl(self.out / "transcripts" / f"{slug}.jsonl", entries)
+        note = ""
+        if self.llm is not None and record.llm != "none":
+            described = self.llm.describe()
+            note = str(described.get("note", f"LLM: {described.get('model')}"))
+        summary = {
+            "environment": record.env,
+            "planner": record.planner,
+            "seed": record.seed,
+            "success": record.success,
+            "environment steps": record.env_steps,
+            "LLM queries": record.llm_queries,
+            "failure": record.failure_kind or "-",
+        }
+        page = render_html(
+            f"{record.env} · {record.planner} · seed {record.seed}",
+            entries,
+            summary=summary,
+            video=f"../{video}" if video else None,
+            note=note,
+        )
+        (self.out / "transcripts" / f"{slug}.html").write_text(page)
+
+
+def _step_text(plan: JointPlan, outcome: Outcome) -> str:
+    lines = [a.to_text() for a in plan.actions]
+    lines.append(f"-> {outcome.steps} moves, reward {outcome.reward:g}")
+    lines += [f"   {fb}" for fb in outcome.feedback]
+    if outcome.success:
+        lines.append("   the task is done")
+    elif outcome.truncated:
+        lines.append("   the step limit is reached")
+    return "\n".join(lines)
+
+
+def _prompts_hash(versions: dict[str, str]) -> str:
+    import hashlib
+
+    text = json.dumps(versions, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12] if versions else ""
+
+
+def run(config: RunConfig, *, progress: Callable[[EpisodeRecord], None] | None = None) -> RunResult:
+    """Play the episodes of ``config`` (see :class:`Runner`)."""
+    return Runner(config, progress=progress).run()
