@@ -71,3 +71,7 @@ class Planner(ABC):
     def prompt_versions(self) -> dict[str, str]:
         """The version of each prompt template the planner uses (recorded per episode)."""
         return {}
+
+    def stats(self) -> dict[str, int | float]:
+        """Counters worth recording with the episode (history rounds dropped...)."""
+        return {}

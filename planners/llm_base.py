@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brigade.agents.parsing import KEYWORDS, Answer, AnswerError, parse_answer
-from brigade.agents.prompts import Template
+from brigade.agents.prompts import History, Template
 from brigade.agents.templates import JOINT_FORMAT, REASK, REPLAN, rules_for
 from brigade.chat import Message
 from brigade.errors import ConfigError, ParseFailure
@@ -92,6 +92,11 @@ class LLMPlanner(Planner):
     def prompt_versions(self) -> dict[str, str]:
         """``{template name: tag}``."""
         return {t.name: t.tag for t in self.templates()}
+
+    def stats(self) -> dict[str, int | float]:
+        """History rounds dropped to stay within the token budget (all kept histories)."""
+        dropped = sum(h.dropped for h in vars(self).values() if isinstance(h, History))
+        return {"history_dropped": dropped}
 
     # ------------------------------------------------------------------ asking
 

@@ -46,6 +46,7 @@ class EpisodeRecord:
     sim_config_hash: str | None = None
     score: float = 0.0
     step_limit: int | None = None
+    planner_stats: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     transcript: str | None = None
     video: str | None = None

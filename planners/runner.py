@@ -416,6 +416,7 @@ class Runner:
             sim_config_hash=self._sim_hash() if planner.needs_llm else None,
             score=float(getattr(env, "score", 0.0)),
             step_limit=env.step_limit,
+            planner_stats=dict(planner.stats()),
             error=error,
             transcript=f"transcripts/{slug}.html",
             video=video_name,

@@ -154,3 +154,9 @@ def test_unknown_worlds_get_a_non_answer_and_config_is_validated() -> None:
         SimulatedLLM(SimConfig(kinds={"wiat": 1.0}))
     assert config_hash(SimConfig()) != config_hash(SimConfig(base_error=0.5))
     assert SimulatedLLM().describe()["config_hash"] == config_hash(SimConfig())
+
+
+def test_the_calibrated_configuration_is_frozen() -> None:
+    # docs/simulated_llm.md and docs/results.md quote this hash; a change of the
+    # defaults must come with a new calibration and new results.
+    assert config_hash(SimConfig()) == "7be7ae4c7972"

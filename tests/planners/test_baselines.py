@@ -110,4 +110,5 @@ def test_full_history_is_kept_within_its_budget() -> None:
         plan = planner.plan(env.planner_view())
         planner.observe(plan, env.execute(plan))
     assert planner.history.dropped > 0
+    assert planner.stats()["history_dropped"] == planner.history.dropped
     assert "oldest rounds are left out" in chat.requests[-1].messages[-1].content
