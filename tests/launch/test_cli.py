@@ -46,7 +46,7 @@ def test_run_rejects_typos_with_suggestions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["run", "--out", str(tmp_path), "--no-video", "--env", "kitchen/forced_coordination"]
-    args += ["--planner", "expert"]
+    args += ["--planner", "expert", "--episodes", "1"]
     assert main([*args, "--task.step_limit=80"]) == 0
     assert json.loads((tmp_path / "episodes.jsonl").read_text())["step_limit"] == 80
     assert main([*args, "--task.step_limt=80", "--overwrite"]) == 2
