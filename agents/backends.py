@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from brigade.agents.cache import CachedChat
 from brigade.agents.simulated import SimConfig, SimulatedLLM
 from brigade.chat import ChatModel
 from brigade.config import load_config
+from brigade.errors import ConfigError
 from brigade.registry import Registry
 
 LLMS: Registry[ChatModel] = Registry("LLM backend", "brigade.llms")
@@ -55,6 +57,10 @@ class OpenAIBackendConfig:
     requests_per_s: float = 0.0
     guided: bool = False
 
+    def model_name_used(self) -> str:
+        """The name the backend answers under (for replays that do not build it)."""
+        return self.model
+
 
 @LLMS.register("openai", config=OpenAIBackendConfig, description="an OpenAI-compatible server")
 def _openai(config: OpenAIBackendConfig) -> ChatModel:
@@ -86,11 +92,17 @@ class TransformersBackendConfig:
     device: str = "cpu"
     dtype: str = "auto"
 
+    def model_name_used(self) -> str:
+        """The name the backend answers under: the folder's name."""
+        return Path(self.model).resolve().name
+
 
 @LLMS.register(
     "transformers", config=TransformersBackendConfig, description="local weights (transformers)"
 )
 def _transformers(config: TransformersBackendConfig) -> ChatModel:
+    if not config.model:
+        raise ConfigError("give the model's folder: --model /path/to/model", key="model")
     from brigade.agents.transformers_chat import TransformersChat
 
     return TransformersChat(config.model, device=config.device, dtype=config.dtype)
@@ -113,7 +125,8 @@ def build_llm(
         base_url: The server, for backends that have one.
         options: Other settings of the backend's config (the simulator's error model...).
         cache: A record/replay cache folder ("" for none).
-        cache_mode: ``off``, ``readwrite`` or ``replay``.
+        cache_mode: ``off``, ``readwrite`` or ``replay`` (replay never builds the
+            backend: no server, key or weights are needed).
 
     Raises:
         RegistryError: Unknown backend (the message suggests the closest).
@@ -128,6 +141,14 @@ def build_llm(
         values["base_url"] = base_url
     values.update(options or {})
     config = load_config(entry.config, values=values) if values else entry.config()
+    if cache_mode == "replay":
+        if not cache:
+            raise ConfigError("replay needs the cache to replay: give --cache DIR", key="cache")
+        # Replay never asks the backend, so it is not built (no server, key or weights
+        # needed); its name comes from the config, as when the run was recorded.
+        name_of = getattr(config, "model_name_used", None)
+        recorded_name = name_of() if callable(name_of) else entry.factory(config).model
+        return CachedChat(None, cache, "replay", model=recorded_name)
     backend: ChatModel = entry.factory(config)
     if cache and cache_mode != "off":
         backend = CachedChat(backend, cache, cache_mode)

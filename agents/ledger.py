@@ -65,7 +65,7 @@ DEFAULT_PRICES: dict[str, Price] = {
     "gpt-3.5-turbo*": Price(0.50, 1.50),
     "o3-mini*": Price(1.10, 4.40),
     "o4-mini*": Price(1.10, 4.40),
-    "sim*": FREE,
+    "brigade-sim*": FREE,
 }
 
 _PRICE_FIELDS = ("input", "output")
@@ -209,7 +209,7 @@ class LedgerEntry:
         tokens_in: Prompt tokens.
         tokens_out: Reply tokens.
         usage_source: Where the counts came from (``server``, ``tokenizer``, ``estimate``).
-        cost_usd: What it cost (0 when cached).
+        cost_usd: What the call cost (for a cached reply: when it was made).
         latency_s: Seconds it took.
         cached: It came from the record/replay cache.
         retries: Transport retries it needed.
@@ -328,9 +328,9 @@ class Ledger:
         """
         name = completion.model if model is None else model
         usage = completion.usage
-        cost = (
-            0.0 if completion.cached else self.prices.cost(name, usage.tokens_in, usage.tokens_out)
-        )
+        # A cached reply reports what the call cost when it was made (so a replayed
+        # run's records equal the recorded run's); only live calls spend the budget.
+        cost = self.prices.cost(name, usage.tokens_in, usage.tokens_out)
         with self._lock:
             entry = LedgerEntry(
                 index=len(self._entries),

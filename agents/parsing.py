@@ -31,6 +31,7 @@ KEYWORDS = ("EXECUTE", "PROCEED")
 _DECORATION = re.compile(r"^\s*(?:[-*+>]|\d+[.)]|`{1,3}|\*\*)*\s*")
 _TRAILING = re.compile(r"[\s`*:.!]*$")
 _ACTION_HINT = re.compile(r"\bNAME\b", re.IGNORECASE)
+_ACTION_LINE = re.compile(r"^NAME\s+\S+\s+ACTION\b", re.IGNORECASE)
 
 
 class AnswerError(InputError):
@@ -99,6 +100,14 @@ def parse_answer(
     """
     lines = text.splitlines()
     found = [(i, kw) for i, line in enumerate(lines) if (kw := _keyword_of(line)) is not None]
+    # The answer is the last keyword that some action line follows (a repeated
+    # "EXECUTE." or a closing "Proceed." after the answer is prose).
+    with_actions = [
+        (i, kw)
+        for i, kw in found
+        if any(_ACTION_LINE.match(_clean(x)) for x in lines[i + 1 : i + 1 + _lookahead(lines, i)])
+    ]
+    found = with_actions or found
     if not found:
         wanted = " or ".join(expect)
         if any(_ACTION_HINT.search(line) for line in lines):
@@ -112,10 +121,10 @@ def parse_answer(
         raise AnswerError(f"{keyword} is not expected here; answer with {' or '.join(expect)}")
     actions: dict[str, Action] = {}
     for raw in lines[start + 1 :]:
-        line = _clean(raw)
+        line = _clean(raw).rstrip(".")
         if not line:
             continue
-        if not _ACTION_HINT.match(line):
+        if not _ACTION_LINE.match(line):
             if actions:
                 break  # prose after the answer
             raise AnswerError(
@@ -142,6 +151,14 @@ def parse_answer(
         raise AnswerError(f"no action for {', '.join(missing)}; give every agent one line")
     ordered = tuple(actions[a] for a in agents if a in actions)
     return Answer(keyword, ordered, "\n".join(lines[:start]).strip())
+
+
+def _lookahead(lines: list[str], start: int) -> int:
+    """How many lines after ``start`` belong to its answer block (up to the next keyword)."""
+    for k, line in enumerate(lines[start + 1 :], start=1):
+        if _keyword_of(line) is not None:
+            return k - 1
+    return len(lines) - start - 1
 
 
 def format_answer(actions: Sequence[Action], keyword: str = "EXECUTE", reasoning: str = "") -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import string
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from brigade.chat import estimate_tokens
@@ -73,14 +72,14 @@ class History:
             self.rounds.pop(0)
             self.dropped += 1
 
+    @property
+    def added(self) -> int:
+        """Rounds added so far (kept or dropped): the next round's number minus one."""
+        return len(self.rounds) + self.dropped
+
     def render(self, title: str = "What happened so far") -> str:
         """The history as a prompt section ("" when empty)."""
         if not self.rounds:
             return ""
         note = f" (the {self.dropped} oldest rounds are left out)" if self.dropped else ""
         return f"{title}{note}:\n" + "\n".join(self.rounds)
-
-
-def tags(templates: Sequence[Template]) -> dict[str, str]:
-    """``{name: tag}`` of the templates a planner uses (recorded per episode)."""
-    return {t.name: t.tag for t in templates}

@@ -16,6 +16,7 @@ from typing import Any
 
 from brigade.agents.ledger import Ledger
 from brigade.chat import ChatModel, Message, SamplingParams
+from brigade.errors import InputError, ServerError
 
 
 @dataclass
@@ -77,14 +78,20 @@ class ChatSession:
             index = self.queries
             self.queries += 1
         params = self.params
-        completion = self.model.complete(
-            messages,
-            temperature=params.temperature,
-            max_tokens=params.max_tokens,
-            stop=params.stop,
-            seed=query_seed(self.episode_seed, index),
-            top_p=params.top_p,
-        )
+        try:
+            completion = self.model.complete(
+                messages,
+                temperature=params.temperature,
+                max_tokens=params.max_tokens,
+                stop=params.stop,
+                seed=query_seed(self.episode_seed, index),
+                top_p=params.top_p,
+            )
+        except InputError as exc:
+            # The backend refused the request (HTTP 400/422, a prompt longer than
+            # the context): the episode cannot go on, but it is not the planner's
+            # mistake, so it is reported as the server's failure.
+            raise ServerError(f"the backend refused the request: {exc}") from exc
         entry = self.ledger.record(
             completion,
             model=self.model.model,

@@ -168,18 +168,22 @@ class VideoWriter:
             self._container.mux(packet)
         self.frames_written += 1
 
-    def close(self, *, _raising: bool = False) -> None:
+    def close(self, *, allow_empty: bool = False, _raising: bool = False) -> None:
         """Finish the file (flush the encoder, write the index). Closing twice is fine.
+
+        Args:
+            allow_empty: With no frame written, create no file and raise nothing.
 
         Raises:
             InputError: No frame was written, so there is no video (not raised
-                while an exception is already propagating out of a ``with`` block).
+                with ``allow_empty``, nor while an exception is already
+                propagating out of a ``with`` block).
         """
         if self._closed:
             return
         self._closed = True
         if self._container is None:
-            if not _raising:
+            if not (_raising or allow_empty):
                 raise InputError(f"no frames were written, so {self.path} was not created")
             return
         try:

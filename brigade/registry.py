@@ -101,11 +101,11 @@ class Registry(Generic[T]):
         with self._lock:
             if self._loaded:
                 return
-            self._loaded = True
             for module in self._builtins:  # brigade's own entries register on import
                 importlib.import_module(module)
             if self.entry_point_group:
                 self.plugin_failures = _load_entry_point_group(self.entry_point_group)
+            self._loaded = True  # only once loaded: other threads wait on the lock
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -251,7 +251,6 @@ class EnvRegistry:
         with self._lock:
             if self._loaded:
                 return
-            self._loaded = True
             for module in self._builtins:
                 loaded = importlib.import_module(module)
                 register_all = getattr(loaded, "register_all", None)
@@ -259,6 +258,7 @@ class EnvRegistry:
                     register_all()
             if self._entry_point_group:
                 self.plugin_failures = _load_entry_point_group(self._entry_point_group)
+            self._loaded = True
 
     def ids(self) -> list[str]:
         """Every registered id (with versions), sorted."""

@@ -75,7 +75,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> in
 
     config = load_config(RunConfig, preset=args.config, overrides=_run_overrides(args, extra))
     runner = Runner(config)
-    total = len(runner.jobs(set()))
+    total = len(runner.pending_jobs())
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -59,6 +59,6 @@ class CentralPlanner(LLMPlanner):
 
     def observe(self, plan: JointPlan, outcome: Outcome) -> None:
         """Remember the plan and what it did."""
-        step = len(self.history.rounds) + self.history.dropped + 1
+        step = self.history.added + 1
         actions = "; ".join(a.to_text() for a in plan.actions)
         self.history.add(f"Step {step}: {actions} -> {outcome_text(outcome)}")

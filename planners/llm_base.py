@@ -75,12 +75,14 @@ class LLMPlanner(Planner):
         self.agents: tuple[str, ...] = ()
         self.rules: Template = rules_for("")
         self.last_answer: Answer | None = None
+        self.queries_made = 0
 
     def reset(self, view: PlannerView, chat: ChatClient | None, *, seed: int) -> None:
         """Start an episode: remember the agents and the environment's rules."""
         if chat is None:
             raise ConfigError(f"the {self.name} planner needs a chat model")
         self.chat = chat
+        self.queries_made = 0
         self.agents = view.agents
         self.rules = rules_for(view.env_id)
         self.seed = seed
@@ -120,6 +122,7 @@ class LLMPlanner(Planner):
         assert self.chat is not None
         conversation = list(messages)
         for attempt in range(self.config.max_reasks + 1):
+            self.queries_made += 1
             reply = self.chat.ask(
                 conversation, agent=agent, purpose=purpose if attempt == 0 else "reask"
             )

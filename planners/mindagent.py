@@ -69,7 +69,7 @@ class MindAgentPlanner(LLMPlanner):
             status = "; ".join(reports) if reports else "no problem reported"
             lines.append(f"  {action.agent}: {action.command} -> {status}")
         others = [fb for fb in outcome.feedback if not any(fb.startswith(a) for a in self.agents)]
-        step = len(self.history.rounds) + self.history.dropped + 1
+        step = self.history.added + 1
         text = f"Step {step} (reward {outcome.reward:g}):\n" + "\n".join(lines)
         if others:
             text += "\n  " + "; ".join(others)

@@ -20,7 +20,6 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 INFRASTRUCTURE_KINDS = ("rate_limit", "timeout", "server_error", "budget")
-FAILURE_KINDS = ("task", "parse", *INFRASTRUCTURE_KINDS)
 
 
 @dataclass
@@ -80,6 +79,14 @@ def read_records(path: Path) -> list[EpisodeRecord]:
             continue
         records.append(EpisodeRecord(**{k: v for k, v in data.items() if k in known}))
     return records
+
+
+def latest_records(records: Iterable[EpisodeRecord]) -> list[EpisodeRecord]:
+    """One record per episode: the latest (an episode redone on resume replaces the old one)."""
+    latest: dict[tuple[str, str, int], EpisodeRecord] = {}
+    for record in records:
+        latest[record.key] = record
+    return list(latest.values())
 
 
 class RecordWriter:

@@ -58,8 +58,8 @@ class ReflexionPlanner(ReactPlanner):
     def observe(self, plan: JointPlan, outcome: Outcome) -> None:
         """Record the step; reflect when it reported a failure."""
         super().observe(plan, outcome)
-        if not outcome.feedback or outcome.success:
-            return
+        if not outcome.feedback or outcome.done:
+            return  # nothing failed, or there is no next step to learn for
         assert self.chat is not None
         actions = "; ".join(a.to_text() for a in plan.actions)
         prompt = REFLECT.render(plan=actions, result=outcome_text(outcome))

@@ -86,50 +86,44 @@ class RocoPlanner(LLMPlanner):
         assert self.chat is not None
         dialog: list[str] = []
         plan: JointPlan | None = None
-        for round_index in range(self.config.max_rounds):
-            calls_before = self._calls
-            for k, agent in enumerate(self.agents):
-                last = k == len(self.agents) - 1
-                messages = self._messages(view, agent, dialog, last)
-                if last:
-                    answer, _ = self.ask_answer(
-                        messages, expect=("EXECUTE",), agent=agent, purpose="dialog"
-                    )
-                    plan = answer.plan()
-                else:
-                    answer, _ = self.ask_answer(
-                        messages,
-                        expect=("PROCEED", "EXECUTE"),
-                        require=(agent,),
-                        agent=agent,
-                        purpose="dialog",
-                    )
-                said = " ".join(answer.reasoning.split()) or "(no comment)"
-                lines = "; ".join(a.to_text() for a in answer.actions)
-                dialog.append(f"[{agent}] {said} -> {answer.keyword} {lines}")
-                if self._calls - calls_before >= self.config.max_calls_per_round and not last:
-                    break
-            if plan is None:
-                continue
+        for _ in range(self.config.max_rounds):
+            plan = self._round(view, dialog)
             problems = view.verify(plan)
             if not problems:
                 return plan
             self.chat.note("verification", feedback_lines(problems), problems=list(problems))
             dialog.append(f"[environment] The plan cannot be executed:\n{feedback_lines(problems)}")
-            if round_index == self.config.max_rounds - 1:
-                break
-        if plan is None:
-            from brigade.errors import ParseFailure
+        assert plan is not None
+        return plan  # at the cap the last plan runs; execution feedback follows
 
-            raise ParseFailure("the dialog never settled a plan with EXECUTE")
-        return plan
+    def _round(self, view: PlannerView, dialog: list[str]) -> JointPlan:
+        """One round of dialog: turns in order until someone settles the plan with EXECUTE.
 
-    @property
-    def _calls(self) -> int:
-        return int(getattr(self.chat, "queries", 0))
+        The last agent always gets its turn (it settles the plan), even when the
+        earlier turns used up the round's calls; an earlier agent may settle it
+        too, which ends the round.
+        """
+        calls_at_start = self.queries_made
+        for k, agent in enumerate(self.agents):
+            last = k == len(self.agents) - 1
+            spent = self.queries_made - calls_at_start
+            if not last and spent >= self.config.max_calls_per_round - 1:
+                continue  # keep the round's last call for the agent who settles it
+            messages = self._messages(view, agent, dialog, last)
+            expect = ("EXECUTE",) if last else ("PROCEED", "EXECUTE")
+            require = None if last else (agent,)
+            answer, _ = self.ask_answer(
+                messages, expect=expect, require=require, agent=agent, purpose="dialog"
+            )
+            said = " ".join(answer.reasoning.split()) or "(no comment)"
+            lines = "; ".join(a.to_text() for a in answer.actions)
+            dialog.append(f"[{agent}] {said} -> {answer.keyword} {lines}")
+            if answer.keyword == "EXECUTE" and len(answer.actions) == len(self.agents):
+                return answer.plan()  # a round ends on EXECUTE
+        raise AssertionError("the last speaker always settles the round")
 
     def observe(self, plan: JointPlan, outcome: Outcome) -> None:
         """Remember the plan and what it did."""
-        step = len(self.history.rounds) + self.history.dropped + 1
+        step = self.history.added + 1
         actions = "; ".join(a.to_text() for a in plan.actions)
         self.history.add(f"Step {step}: {actions} -> {outcome_text(outcome)}")

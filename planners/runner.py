@@ -18,6 +18,7 @@ backend's own limits), and leaves in the run folder:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import shutil
@@ -44,6 +45,7 @@ from brigade.errors import (
     ConfigError,
     InfrastructureError,
     ParseFailure,
+    did_you_mean,
 )
 from brigade.media import VideoWriter
 from brigade.plan import JointPlan, Outcome
@@ -52,6 +54,7 @@ from brigade.planners.records import (
     EpisodeRecord,
     RecordWriter,
     Summary,
+    latest_records,
     read_records,
     summarize,
     summary_markdown,
@@ -80,7 +83,8 @@ class RunConfig:
         cell_px: Pixels per grid cell in the videos.
         workers: Episodes at once (0: one for local backends, eight for servers).
         cache: Record/replay cache folder ("" for none).
-        cache_mode: ``off``, ``readwrite`` or ``replay``.
+        cache_mode: With ``cache``: ``readwrite`` (the default), ``replay`` (answers only
+            from the cache; the backend is never built) or ``off``.
         base_url: OpenAI-compatible server URL (default: OPENAI_BASE_URL).
         temperature: Sampling temperature.
         max_tokens: Most tokens per reply.
@@ -105,7 +109,7 @@ class RunConfig:
     cell_px: int = 64
     workers: int = 0
     cache: str = ""
-    cache_mode: str = "off"
+    cache_mode: str = "readwrite"
     base_url: str = ""
     temperature: float = 0.0
     max_tokens: int = 512
@@ -173,19 +177,24 @@ class _NoChat:
         self.entries.append(TranscriptEntry(kind, {"text": text, **data}))
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+def _git_state() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether it has uncommitted changes (None: not a checkout)."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], capture_output=True, text=True, check=True, timeout=5, cwd=here
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain")
+    sha = (commit.strip() or None) if commit else None
+    dirty = bool(status.strip()) if status is not None else None
+    return sha, dirty
 
 
 def _versions() -> dict[str, str]:
@@ -216,6 +225,10 @@ class Runner:
         first_env = config.env_ids[0].replace("/", "_")
         self.out = Path(config.out) if config.out else Path("runs") / f"{stamp}-{first_env}"
         self.run_id = self.out.name
+        # Check every setting before anything runs: a typo must not surface in a
+        # worker thread after the run folder exists.
+        self.planner_configs = {p: self._planner_config(p) for p in config.planners}
+        self.task_settings = {e: self._task_settings(e) for e in config.env_ids}
         needs_llm = any(
             getattr(PLANNERS.get(p).factory, "needs_llm", True) for p in config.planners
         )
@@ -243,8 +256,51 @@ class Runner:
 
     # ------------------------------------------------------------------ the run
 
+    def _planner_config(self, name: str) -> Any:
+        """The planner's config: shared options it has, then options given for it by name.
+
+        Raises:
+            ConfigError: An option no chosen planner has (with the closest valid one).
+        """
+        entry = PLANNERS.get(name)
+        fields = {f.name for f in dataclasses.fields(entry.config)}
+        values: dict[str, Any] = {}
+        chosen = {
+            f.name for p in self.config.planners for f in dataclasses.fields(PLANNERS.get(p).config)
+        }
+        for key, value in self.config.planner_options.items():
+            if key in PLANNERS and isinstance(value, dict):
+                if key == name:
+                    values.update(value)
+            elif key in fields:
+                values[key] = value
+            elif key not in chosen:
+                valid = sorted(chosen)
+                raise ConfigError(
+                    f"no chosen planner has this setting{did_you_mean(key, valid)}; "
+                    f"settings: {', '.join(valid) or 'none'} (or planner.<name>.<setting>)",
+                    key=f"planner.{key}",
+                )
+        return load_config(entry.config, values=values) if values else entry.config()
+
+    def _task_settings(self, env_id: str) -> dict[str, Any]:
+        """The task's resolved settings (building the task once checks the overrides)."""
+        env = envs.make_task(env_id, **self.config.task)
+        return env.metadata()
+
+    def pending_jobs(self) -> list[tuple[str, str, int, bool]]:
+        """The episodes the run still has to play, given what its folder holds."""
+        records = (
+            []
+            if self.config.overwrite
+            else latest_records(read_records(self.out / "episodes.jsonl"))
+        )
+        # Episodes cut by the machinery (budget, rate limits...) are played again.
+        done = {r.key for r in records if not r.infrastructure_failure}
+        return self.jobs(done)
+
     def jobs(self, done: set[tuple[str, str, int]]) -> list[tuple[str, str, int, bool]]:
-        """The episodes still to play: (env, planner, seed, with video)."""
+        """The episodes not in ``done``: (env, planner, seed, with video)."""
         jobs = []
         for env_id in self.config.env_ids:
             for planner in self.config.planners:
@@ -256,23 +312,26 @@ class Runner:
         return jobs
 
     def run(self) -> RunResult:
-        """Play every missing episode; return the records of the whole folder."""
+        """Play every missing episode; return the records of the whole folder.
+
+        Finished episodes are written as they end, whatever happens to the
+        others; the summary and the ledger are written even when the run stops
+        on an error (which is raised afterwards).
+        """
         cfg = self.config
         if cfg.overwrite and self.out.exists():
-            for name in ("episodes.jsonl", "summary.md", "manifest.json"):
+            for name in ("episodes.jsonl", "summary.md", "manifest.json", "ledger.json"):
                 (self.out / name).unlink(missing_ok=True)
             for sub in ("transcripts", "videos"):
                 shutil.rmtree(self.out / sub, ignore_errors=True)
         (self.out / "transcripts").mkdir(parents=True, exist_ok=True)
         (self.out / "videos").mkdir(exist_ok=True)
         path = self.out / "episodes.jsonl"
-        existing = read_records(path)
-        done = {r.key for r in existing}
-        self._write_manifest(len(existing))
+        jobs = self.pending_jobs()
+        self._write_manifest(len(read_records(path)))
         writer = RecordWriter(path)
-        jobs = self.jobs(done)
         workers = cfg.workers or (1 if cfg.llm in ("sim", "transformers") else 8)
-        new: list[EpisodeRecord] = []
+        fatal: BaseException | None = None
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 pending: set[Future[EpisodeRecord | None]] = set()
@@ -284,47 +343,112 @@ class Runner:
                         break
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        record = future.result()
+                        try:
+                            record = future.result()
+                        except BaseException as exc:  # keep the others' records, then raise
+                            self._stop.set()
+                            fatal = fatal or exc
+                            continue
                         if record is not None:
                             writer.write(record)
-                            new.append(record)
                             if self.progress:
                                 self.progress(record)
+        except BaseException as exc:  # Ctrl-C: the episodes in flight are lost, the rest kept
+            self._stop.set()
+            fatal = fatal or exc
         finally:
             if self.llm is not None:
                 self.llm.close()
-        records = read_records(path)
+            result = self._finish(path)
+        if fatal is not None:
+            raise fatal
+        return result
+
+    def _finish(self, path: Path) -> RunResult:
+        records = latest_records(read_records(path))
         summaries = summarize(records)
-        text = summary_markdown(summaries)
+        text = self._summary_header() + summary_markdown(summaries)
         if self.stopped:
             text += f"\nThe run stopped early: {self.stopped}.\n"
         (self.out / "summary.md").write_text(text)
+        ledger = {
+            "totals": self.ledger.total().to_dict(),
+            "by_run": {k: v.to_dict() for k, v in self.ledger.totals(by="run").items()},
+            "by_episode": {k: v.to_dict() for k, v in self.ledger.totals(by="episode").items()},
+            "by_agent": {k: v.to_dict() for k, v in self.ledger.totals(by="agent").items()},
+        }
+        (self.out / "ledger.json").write_text(json.dumps(ledger, indent=2, sort_keys=True))
         return RunResult(self.out, records, summaries, self.stopped)
+
+    def _summary_header(self) -> str:
+        if self.llm is None:
+            return "LLM: none (no planner here asks one).\n\n"
+        described = self.llm.describe()
+        note = described.get("note")
+        return f"LLM: {described.get('model')}" + (f" ({note})" if note else "") + ".\n\n"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the episodes' results depend on besides the code (must match to resume)."""
+        cfg = self.config
+        return {
+            "llm": cfg.llm,
+            "model": cfg.model,
+            "base_url": cfg.base_url,
+            "temperature": cfg.temperature,
+            "max_tokens": cfg.max_tokens,
+            "task": cfg.task,
+            "planner_options": cfg.planner_options,
+            "llm_options": cfg.llm_options,
+            "llm_model": self.llm.model if self.llm is not None else None,
+        }
 
     def _write_manifest(self, resumed: int) -> None:
         cfg = self.config
-        manifest = {
+        path = self.out / "manifest.json"
+        previous = json.loads(path.read_text()) if path.exists() else None
+        fingerprint = self.fingerprint()
+        if previous is not None and resumed:
+            old = previous.get("fingerprint", {})
+            differ = sorted(
+                k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k)
+            )
+            if differ:
+                raise ConfigError(
+                    f"{self.out} holds episodes run with other settings ({', '.join(differ)}); "
+                    "resume with the same settings, or start afresh with --overwrite",
+                    key=differ[0],
+                )
+        commit, dirty = _git_state()
+        session = {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "git_commit": commit,
+            "git_dirty": dirty,
             "brigade": brigade.__version__,
-            "git_commit": _git_commit(),
+            "resumed_episodes": resumed,
+        }
+        sessions = [*previous.get("sessions", [])] if previous is not None else []
+        if sessions and sessions[-1].get("git_commit") != commit:
+            session["note"] = "the code changed since the previous session of this run"
+        sessions.append(session)
+        manifest = {
+            **session,
             "python": platform.python_version(),
             "packages": _versions(),
             "config": asdict(cfg),
+            "fingerprint": fingerprint,
             "envs": cfg.env_ids,
-            "planners": cfg.planners,
+            "tasks": self.task_settings,
+            "planners": {p: asdict(c) for p, c in self.planner_configs.items()},
             "seeds": [cfg.seed + k for k in range(cfg.episodes)],
             "llm": self.llm.describe() if self.llm is not None else None,
-            "resumed_episodes": resumed,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "sessions": sessions,
         }
-        (self.out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        path.write_text(json.dumps(manifest, indent=2, default=str))
 
     # ------------------------------------------------------------------ one episode
 
     def _build_planner(self, name: str) -> Planner:
-        entry = PLANNERS.get(name)
-        options = {k: v for k, v in self.config.planner_options.items()}
-        config = load_config(entry.config, values=options) if options else entry.config()
-        return PLANNERS.build(name, config)
+        return PLANNERS.build(name, self.planner_configs[name])
 
     def _episode(
         self, env_id: str, planner_name: str, seed: int, video: bool
@@ -351,10 +475,11 @@ class Runner:
             )
         else:
             chat = _NoChat()
-        attach = getattr(planner, "attach_expert", None)
-        expert_plan = getattr(env, "expert_plan", None)
-        if callable(attach) and callable(expert_plan):
-            attach(expert_plan)  # the ceiling reads ground truth; planners never do
+        if getattr(planner, "needs_expert", False):
+            # Only the ceiling reads the ground truth; no other planner ever gets it.
+            expert_plan = getattr(env, "expert_plan", None)
+            if callable(expert_plan):
+                planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
         chat.note("start", env.describe())
         failure: str | None = None
         error: str | None = None
@@ -378,6 +503,7 @@ class Runner:
             chat.note("failure", error)
         except BudgetExceededError as exc:
             failure, error = exc.kind, str(exc)
+            chat.note("failure", error)
             self.stopped = f"budget reached ({exc})"
             self._stop.set()
         except InfrastructureError as exc:
@@ -388,10 +514,8 @@ class Runner:
             raise
         finally:
             if writer is not None:
-                if writer.frames_written:
-                    writer.close()
-                else:
-                    writer.close(_raising=True)
+                writer.close(allow_empty=True)
+                if not writer.frames_written:
                     video_name = None
         success = bool(outcome is not None and outcome.success and failure is None)
         if failure is None and not success:

@@ -63,7 +63,7 @@ class KitchenWorld:
 
     def read(self, text: str) -> KitchenReading | None:
         """Read the kitchen described in ``text`` (``None``: no kitchen there)."""
-        start = text.find(_HEADER)
+        start = text.rfind(_HEADER)  # the current state comes last in a prompt
         if start < 0:
             return None
         body = text[start:]
@@ -72,8 +72,8 @@ class KitchenWorld:
         except BrigadeError:
             return None
         mode = "moves" if "MOVE north" in text else "skills"
-        match = _DELIVERED.search(text)
-        delivered, needed = (int(match.group(1)), int(match.group(2))) if match else (0, 1)
+        matches = _DELIVERED.findall(text[start:])
+        delivered, needed = (int(matches[-1][0]), int(matches[-1][1])) if matches else (0, 1)
         key = body[: body.find("Pots:")] if "Pots:" in body else body
         key = re.sub(r"time step \d+", "", key)
         return KitchenReading(

@@ -62,7 +62,9 @@ class SimulatedLLM(ChatModel):
     def __init__(self, config: SimConfig | None = None, worlds: list[World] | None = None):
         self.config = config or SimConfig()
         self.config.validate()
-        self.model = self.config.model_name
+        # The error model's hash is part of the name, so that replies recorded under
+        # one configuration are never replayed (or cached) under another.
+        self.model = f"{self.config.model_name}@{config_hash(self.config)}"
         self.worlds: list[World] = worlds if worlds is not None else [KitchenWorld()]
         self._lock = threading.Lock()
 

@@ -4,8 +4,11 @@ Like a real LLM, it only has the text: the environment's description (the
 last user message that holds one), what kind of answer is asked for (a joint
 plan, one agent's turn in a dialog, the dialog's settled plan, a reflection),
 who speaks, what other agents already proposed in the dialog, and whether its
-previous answer was rejected (any user message after one of its own answers
-is feedback on it).
+previous answer was rejected. Any user message after one of its own answers
+is feedback on that answer (so a planner that keeps a multi-turn chat must
+expect every new user turn to read as feedback); in a RoCo-style dialog held
+in one message, an ``[environment]`` line rejecting the round's plan is
+feedback on the speaker's own line in that round.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from brigade.action import Action
 from brigade.chat import Message
 from brigade.errors import ActionParseError
 
+_DIALOG = "The discussion so far:"
+_REJECTED = "[environment]"
 _YOU_ARE = re.compile(r"\bYou are ([A-Z][A-Za-z0-9_\-]*)\b")
 _ACTION_LINE = re.compile(r"NAME\s+\S+\s+ACTION\s+[^\n;]+")
 
@@ -73,11 +78,6 @@ def read_request(messages: Sequence[Message]) -> ReadRequest:
     if kind in ("turn", "final"):
         match = _YOU_ARE.search(system) or _YOU_ARE.search(description)
         speaker = match.group(1) if match else None
-    proposals: tuple[Action, ...] = ()
-    marker = "The discussion so far:"
-    if marker in description:
-        dialog = description.split(marker, 1)[1]
-        proposals = tuple(a for a in _actions_in(dialog) if a.agent != speaker)
     previous = None
     rejected = False
     for index in range(len(messages) - 1, -1, -1):
@@ -85,4 +85,18 @@ def read_request(messages: Sequence[Message]) -> ReadRequest:
             previous = messages[index].content
             rejected = any(m.role == "user" for m in messages[index + 1 :])
             break
+    proposals: tuple[Action, ...] = ()
+    if _DIALOG in description:
+        dialog = description.split(_DIALOG, 1)[1]
+        cut = dialog.rfind(_REJECTED)
+        if cut >= 0:
+            # A dialog round ended in a rejected plan: the speaker's own last line in
+            # it is its rejected answer, and only the new round's proposals count.
+            said = [line for line in dialog[:cut].splitlines() if line.startswith(f"[{speaker}]")]
+            if said and previous is None:
+                keyword = "EXECUTE" if "-> EXECUTE" in said[-1] else "PROCEED"
+                lines = "\n".join(a.to_text() for a in _actions_in(said[-1]))
+                previous, rejected = f"{keyword}\n{lines}", True
+            dialog = dialog[cut:]
+        proposals = tuple(a for a in _actions_in(dialog) if a.agent != speaker)
     return ReadRequest(kind, speaker, description, proposals, previous, rejected)

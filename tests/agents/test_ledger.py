@@ -126,10 +126,11 @@ def test_the_model_defaults_to_the_completions() -> None:
     assert entry.model == "gpt-4o-mini" and entry.cost_usd == pytest.approx(0.15)
 
 
-def test_cached_calls_are_free_but_their_tokens_are_reported() -> None:
+def test_cached_calls_spend_no_budget_but_report_what_they_cost() -> None:
     ledger = Ledger(budget_tokens=100)
     entry = ledger.record(reply(1000, 1000, cached=True))
-    assert entry.cost_usd == 0.0 and entry.cached
+    assert entry.cost_usd > 0.0 and entry.cached  # what the recorded call cost
+    assert ledger.spent_usd == 0.0
     assert ledger.total().tokens_in == 1000 and ledger.total().cached == 1
     assert ledger.spent_tokens == 0
     ledger.check_budget()  # cached tokens spend nothing
@@ -144,7 +145,7 @@ def test_rollups_by_agent_episode_and_run() -> None:
     by_agent = ledger.totals(by="agent")
     assert by_agent == {
         "Alice": Totals(
-            calls=2, tokens_in=2, tokens_out=2, cost_usd=3.0, latency_s=1.0, retries=0, cached=1
+            calls=2, tokens_in=2, tokens_out=2, cost_usd=6.0, latency_s=1.0, retries=0, cached=1
         ),
         "Bob": Totals(
             calls=1, tokens_in=2, tokens_out=0, cost_usd=2.0, latency_s=0.5, retries=1, cached=0
@@ -153,7 +154,7 @@ def test_rollups_by_agent_episode_and_run() -> None:
     assert {k: v.calls for k, v in ledger.totals(by="episode").items()} == {"e0": 2, "e1": 1}
     (run,) = ledger.totals(by="run").values()
     assert run == ledger.total()
-    assert run.cost_usd == 5.0 and run.calls == 3
+    assert run.cost_usd == 8.0 and run.calls == 3 and ledger.spent_usd == 5.0
     assert ledger.totals(by="model")["m"].calls == 3
 
 

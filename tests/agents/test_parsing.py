@@ -80,3 +80,11 @@ def test_the_last_keyword_wins() -> None:
         f"NAME {a} ACTION PICK onion" for a in AGENTS
     )
     assert all(a.verb == "PICK" for a in parse_answer(text, AGENTS).actions)
+
+
+def test_a_repeated_keyword_or_closing_word_after_the_answer_is_prose() -> None:
+    lines = "\n".join(f"NAME {a} ACTION WAIT." for a in AGENTS)
+    answer = parse_answer(f"EXECUTE\n{lines}\nEXECUTE.\nName the plan: waiting.", AGENTS)
+    assert [a.command for a in answer.actions] == ["WAIT"] * 3
+    turn = parse_answer("PROCEED\nNAME Bob ACTION PICK dish\nProceed.", AGENTS, require=("Bob",))
+    assert turn.for_agent("Bob").command == "PICK dish"

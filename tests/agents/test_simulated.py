@@ -160,3 +160,24 @@ def test_the_calibrated_configuration_is_frozen() -> None:
     # docs/simulated_llm.md and docs/results.md quote this hash; a change of the
     # defaults must come with a new calibration and new results.
     assert config_hash(SimConfig()) == "7be7ae4c7972"
+
+
+def test_a_rejected_dialog_round_is_feedback_on_the_speakers_own_line() -> None:
+    from brigade.agents.simulated.request import read_request
+
+    env = envs.make_task("kitchen/cramped_room")
+    system = rules_for(env.env_id).render() + "\n" + TURN_FORMAT.render(agent="Alice")
+    dialog = (
+        "The discussion so far:\n"
+        "[Alice] I serve -> PROCEED NAME Alice ACTION SERVE\n"
+        "[Bob] ok -> EXECUTE NAME Alice ACTION SERVE; NAME Bob ACTION WAIT\n"
+        "[environment] The plan cannot be executed:\n- Alice cannot SERVE\n"
+        "[Bob] new idea -> PROCEED NAME Bob ACTION PICK dish"
+    )
+    read = read_request(
+        [Message("system", system), Message("user", env.describe("Alice") + "\n\n" + dialog)]
+    )
+    assert (
+        read.rejected and read.previous is not None and "NAME Alice ACTION SERVE" in read.previous
+    )
+    assert [a.command for a in read.proposals] == ["PICK dish"]  # only the new round counts

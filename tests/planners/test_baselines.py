@@ -112,3 +112,28 @@ def test_full_history_is_kept_within_its_budget() -> None:
     assert planner.history.dropped > 0
     assert planner.stats()["history_dropped"] == planner.history.dropped
     assert "oldest rounds are left out" in chat.requests[-1].messages[-1].content
+
+
+def test_roco_settles_even_when_many_agents_use_up_the_round() -> None:
+    from pathlib import Path
+
+    from brigade.envs.kitchen.task_env import KitchenTaskEnv
+
+    layout = Path(__file__).parents[1] / "envs" / "kitchen" / "layouts" / "k_nine_chefs.layout"
+    env = KitchenTaskEnv(layout_file=str(layout))
+
+    def reply(messages: list) -> str:
+        system = messages[0].content
+        if "the last to speak" in system:
+            return "All wait.\nEXECUTE\n" + "\n".join(f"NAME {a} ACTION WAIT" for a in env.agents)
+        speaker = system.split("You are ", 1)[1].split(",", 1)[0].split(".", 1)[0]
+        return f"I wait.\nPROCEED\nNAME {speaker} ACTION WAIT"
+
+    chat = ScriptedChat(reply)
+    planner = PLANNERS.build("roco")
+    session = ChatSession(chat, Ledger())
+    planner.reset(env.planner_view(), session, seed=0)
+    plan = planner.plan(env.planner_view())
+    assert [a.verb for a in plan.actions] == ["WAIT"] * 9
+    # Five turns (the round's cap of 6 keeps one call for the settling agent), then the last.
+    assert session.queries == 6

@@ -38,7 +38,7 @@ def test_records_transcripts_manifest_and_summary(tmp_path: Path) -> None:
     for line in lines:
         assert set(json.loads(line)) >= FIELDS
     central = [r for r in result.records if r.planner == "central"]
-    assert all(r.llm == "brigade-sim-llm" and r.sim_config_hash for r in central)
+    assert all(r.llm == f"brigade-sim-llm@{r.sim_config_hash}" for r in central)
     assert all(r.llm_queries >= r.env_steps for r in central)
     assert all(
         r.llm_queries == 0 and r.llm == "none" for r in result.records if r.planner == "expert"
@@ -149,3 +149,88 @@ def test_a_recorded_run_replays_bit_identically_without_the_server(tmp_path: Pat
         other = tmp_path / "b" / "transcripts" / name.name
         replies_b = [json.loads(x)["data"].get("reply") for x in other.read_text().splitlines()]
         assert replies_a == replies_b
+
+
+def test_a_refused_request_is_a_server_failure_and_the_rest_is_kept(tmp_path: Path) -> None:
+    from brigade.errors import InputError
+
+    calls = {"n": 0}
+
+    def script(messages: list) -> str | Exception:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            return InputError("HTTP 400: the prompt is longer than the context")
+        return "EXECUTE\nNAME Alice ACTION WAIT\nNAME Bob ACTION WAIT"
+
+    runner = Runner(config(tmp_path, episodes=3))
+    runner.llm = ScriptedChat(script)
+    result = runner.run()
+    kinds = sorted(str(r.failure_kind) for r in result.records)
+    assert len(result.records) == 3 and kinds.count("server_error") == 1
+    assert (tmp_path / "summary.md").exists() and (tmp_path / "ledger.json").exists()
+
+
+def test_resume_redoes_infrastructure_failures_and_refuses_other_settings(tmp_path: Path) -> None:
+    from brigade.errors import ConfigError
+
+    runner = Runner(config(tmp_path, episodes=2))
+    # The same model, down for a while: every query hits the rate limit.
+    runner.llm = ScriptedChat(lambda messages: RateLimitError("429"), model=SimulatedLLM().model)
+    runner.run()
+    healed = run(config(tmp_path, episodes=2))  # the simulated LLM answers now
+    assert {r.failure_kind for r in healed.records} <= {None, "task", "parse"}
+    assert len(healed.records) == 2
+    with pytest.raises(ConfigError, match=r"other settings.*llm_options"):
+        Runner(config(tmp_path, episodes=2, llm_options={"base_error": 0.1})).run()
+    fresh = run(config(tmp_path, episodes=1, llm_options={"base_error": 0.1}, overwrite=True))
+    assert len(fresh.records) == 1
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["fingerprint"]["llm_options"] == {"base_error": 0.1}
+    assert manifest["planners"]["central"]["max_replans"] == 3
+
+
+def test_planner_options_are_checked_up_front_and_can_target_one_planner(tmp_path: Path) -> None:
+    from brigade.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean 'max_replans'"):
+        Runner(config(tmp_path, planner="central,roco", planner_options={"max_replan": 1}))
+    runner = Runner(
+        config(
+            tmp_path,
+            planner="central,roco",
+            planner_options={"roco": {"max_rounds": 1}, "max_replans": 2},
+        )
+    )
+    assert runner.planner_configs["roco"].max_rounds == 1
+    assert (
+        runner.planner_configs["central"].max_replans
+        == 2
+        == runner.planner_configs["roco"].max_replans
+    )
+    with pytest.raises(ConfigError, match="step_limit"):
+        Runner(config(tmp_path, task={"step_limt": 3}))
+
+
+def test_replay_needs_no_backend_and_sim_configs_never_share_replies(tmp_path: Path) -> None:
+    from brigade.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--cache"):
+        Runner(config(tmp_path / "x", llm="openai", model="m", cache_mode="replay"))
+    # No key, no server: replay builds no backend (a miss would stop the run).
+    replay = Runner(
+        config(
+            tmp_path / "y", llm="openai", model="m", cache=str(tmp_path / "c"), cache_mode="replay"
+        )
+    )
+    assert replay.llm is not None and replay.llm.model == "m"
+    cache = str(tmp_path / "shared")
+    a = run(config(tmp_path / "a", cache=cache, episodes=1))
+    b = run(
+        config(
+            tmp_path / "b",
+            cache=cache,
+            episodes=1,
+            llm_options={"base_error": 0.0, "per_remaining_step": 0.0},
+        )
+    )
+    assert a.records[0].llm != b.records[0].llm  # the error model is part of the model's name
