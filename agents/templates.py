@@ -149,6 +149,37 @@ ROCO_ROLE = Template(
 
 
 # -----------------------------------------------------------------------------
+# ReAd (ReAd-J: the joint plan at once; ReAd-S: one agent at a time)
+
+READ_J_ROLE = Template(
+    "read-j-role",
+    1,
+    """You are the central planner of the team. Every step you decide one action for every agent at once. A critic scores each plan by its advantage: how much it is expected to raise the team's return compared with what the team would otherwise do. Plans whose score is too low are sent back to you with the score.""",
+)
+
+
+READ_S_ROLE = Template(
+    "read-s-role",
+    1,
+    """You are {agent}, one agent of a team. Every step the agents choose their actions one after another, each knowing the actions chosen before it. A critic scores your action by its advantage: how much it raises the team's expected return given the actions already chosen. Actions whose score is too low are sent back to you with the score.""",
+)
+
+
+READ_J_FEEDBACK = Template(
+    "read-j-feedback",
+    1,
+    """The advantage score of this plan is {score}! The score is low and the plan needs to be changed: you must change your plan to raise the advantage score over {threshold}. Answer again in the required format.""",
+)
+
+
+READ_S_FEEDBACK = Template(
+    "read-s-feedback",
+    1,
+    """The advantage score of {agent}'s action is {score}! The score is low and the action needs to be changed: you must change your action to raise the advantage score over {threshold}. Answer again in the required format.""",
+)
+
+
+# -----------------------------------------------------------------------------
 # choosing an environment's rules
 
 _RULES: dict[str, Template] = {"kitchen": KITCHEN_SKILLS, "kitchen-read": KITCHEN_MOVES}

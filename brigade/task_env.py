@@ -51,6 +51,15 @@ class TaskEnv(ABC):
     def features(self) -> np.ndarray:
         """A fixed-size float32 vector of the state, the critic's input."""
 
+    def agent_snippets(self) -> dict[str, str]:
+        """A short text of each agent's own state (a critic's per-agent input).
+
+        Short on purpose (a sentence each): critics encode one snippet per agent
+        with text encoders that truncate long inputs. The default names the agent
+        only; environments say where each agent is and what it holds.
+        """
+        return {agent: agent for agent in self.agents}
+
     @abstractmethod
     def verify(self, plan: JointPlan) -> list[str]:
         """Say in words why ``plan`` is infeasible; an empty list if it is fine.
@@ -150,6 +159,10 @@ class PlannerView:
     def features(self) -> np.ndarray:
         """The critic's input vector for the current state (a copy)."""
         return np.array(self._env.features(), copy=True)
+
+    def agent_snippets(self) -> dict[str, str]:
+        """A short text of each agent's own state."""
+        return dict(self._env.agent_snippets())
 
     def __repr__(self) -> str:
         return f"PlannerView({self._env.env_id or type(self._env).__name__})"

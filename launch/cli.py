@@ -5,6 +5,8 @@ Subcommands:
 - ``brigade run``: run episodes (default: a kitchen episode played by the
   scripted expert, saved as a video with its transcript).
 - ``brigade envs``: list the registered environment ids.
+- ``brigade collect``: log episodes of planners as critic training data (Parquet).
+- ``brigade train-critic``: train ReAd's advantage critic on collected data.
 - ``brigade describe ENV``: print what a planner is told at the start of an episode.
 - ``brigade layout check FILE...`` / ``brigade layout show NAME|FILE``: validate
   kitchen layouts, or print and draw one.
@@ -21,9 +23,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from brigade.errors import BrigadeError
+
+
+def _progress(console: Console) -> Progress:
+    """A progress bar with a count, a status field and the elapsed time."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -51,6 +66,7 @@ def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
         "cache_mode": args.cache_mode,
         "workers": args.workers,
         "budget_usd": args.budget_usd,
+        "critic": args.critic,
     }
     overrides += [f"{k}={v}" for k, v in named.items() if v is not None]
     if args.overwrite:
@@ -61,14 +77,6 @@ def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 
 def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from brigade.config import load_config
     from brigade.planners.records import EpisodeRecord
     from brigade.planners.runner import RunConfig, Runner
@@ -76,14 +84,7 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> in
     config = load_config(RunConfig, preset=args.config, overrides=_run_overrides(args, extra))
     runner = Runner(config)
     total = len(runner.pending_jobs())
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    progress = _progress(console)
     counts = {"done": 0, "success": 0}
     with progress:
         bar = progress.add_task(f"{config.planner} on {config.env}", total=total, status="")
@@ -110,6 +111,73 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> in
     if result.stopped:
         console.print(f"[yellow]The run stopped early: {result.stopped}[/yellow]")
     console.print(f"Run folder: [bold]{result.out}[/bold]")
+    return 0
+
+
+def _dotted(extra: list[str], named: dict[str, object]) -> list[str]:
+    """Dotted overrides from extra ``--key=value`` arguments and the named options given."""
+    overrides = [item[2:] if item.startswith("--") else item for item in extra]
+    return overrides + [f"{k}={v}" for k, v in named.items() if v is not None]
+
+
+def _cmd_collect(args: argparse.Namespace, extra: list[str], console: Console) -> int:
+    from brigade.config import load_config
+    from brigade.critics.data import EpisodeKey
+    from brigade.planners.collect import CollectConfig, Collector
+
+    named = {
+        "env": args.env,
+        "planner": args.planner,
+        "start": args.start,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "out": args.out,
+    }
+    config = load_config(CollectConfig, overrides=_dotted(extra, named))
+    collector = Collector(config)
+    progress = _progress(console)
+    counts = {"steps": 0}
+    with progress:
+        bar = progress.add_task(
+            f"collect {config.planner} on {config.env}", total=config.episodes, status=""
+        )
+
+        def report(key: EpisodeKey, steps: int) -> None:
+            counts["steps"] += steps
+            progress.update(bar, advance=1, status=f"{counts['steps']} steps")
+
+        result = collector.run(report)
+    console.print(
+        f"Collected {result.collected} episodes ({result.steps} steps, {result.successes} "
+        f"successes; {result.skipped} already there; ended early: {result.failures or 'none'}) "
+        f"into [bold]{result.out}[/bold]"
+    )
+    return 0
+
+
+def _cmd_train_critic(args: argparse.Namespace, extra: list[str], console: Console) -> int:
+    from brigade.config import load_config
+    from brigade.critics.train import TrainConfig, train
+
+    named = {"data": args.data, "out": args.out, "encoder": args.encoder, "epochs": args.epochs}
+    config = load_config(TrainConfig, overrides=_dotted(extra, named))
+    progress = _progress(console)
+    with progress:
+        bar = progress.add_task("train critic (epochs)", total=config.epochs, status="")
+
+        def report(epoch: int, epochs: int, metrics: dict[str, float]) -> None:
+            shown = ("train_loss", "value_rmse", "sign_agreement", "expert_preferred")
+            status = "  ".join(f"{k} {metrics[k]:.3f}" for k in shown if k in metrics)
+            progress.update(bar, completed=epoch, status=status)
+
+        result = train(config, report)
+    table = Table(title=f"held-out report: critic {result.hash}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.report["held_out"].items():
+        table.add_row(key, f"{value:.3f}")
+    console.print(table)
+    console.print(f"Checkpoint: [bold]{result.out}[/bold] (hash {result.hash})")
     return 0
 
 
@@ -199,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", help="environment id(s), comma-separated, e.g. kitchen/cramped_room")
     run.add_argument(
         "--planner",
-        help="planner(s), comma-separated: central, react, reflexion, mindagent, roco, expert",
+        help="planner(s), comma-separated: central, react, reflexion, mindagent, roco, "
+        "read-s, read-j, read-s-single, read-j-single, expert",
     )
     run.add_argument("--llm", help="chat backend: sim (default), openai or transformers")
     run.add_argument("--model", help="model name (openai) or folder (transformers)")
@@ -213,7 +282,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-mode", choices=("off", "readwrite", "replay"), help="cache mode")
     run.add_argument("--workers", type=int, help="episodes at once")
     run.add_argument("--budget-usd", type=float, help="stop the run when this is spent")
+    run.add_argument(
+        "--critic",
+        help="ReAd's critic: a checkpoint folder, or random, constant, oracle (controls); "
+        "default: the one shipped for the task",
+    )
     run.set_defaults(func=_cmd_run)
+
+    collect = sub.add_parser(
+        "collect",
+        help="log episodes as critic training data",
+        description="Log episodes of planners (the simulated LLM's central planner with "
+        "verification feedback by default) as Parquet critic data. Extra options are dotted "
+        "overrides, e.g. --perturb_steps=6 --task.step_limit=30 (docs/critics.md).",
+    )
+    collect.add_argument("--env", help="environment id")
+    collect.add_argument("--planner", help="planner(s), comma-separated (episodes cycle)")
+    collect.add_argument(
+        "--start", help="start modes: standard, random, perturbed (comma-separated)"
+    )
+    collect.add_argument("--episodes", type=int, help="episodes in all")
+    collect.add_argument("--seed", type=int, help="first seed (at least 1,000,000)")
+    collect.add_argument("--out", help="data folder (resumed if it exists)")
+    collect.set_defaults(func=_cmd_collect)
+
+    train_cmd = sub.add_parser(
+        "train-critic",
+        help="train ReAd's advantage critic",
+        description="Train the critic on collected data; saves safetensors + JSON, a held-out "
+        "report and TensorBoard curves. Extra options are dotted overrides, e.g. "
+        "--head=hlgauss --ensemble=5 --subsets=all (docs/critics.md).",
+    )
+    train_cmd.add_argument("--data", help="data folder(s), comma-separated")
+    train_cmd.add_argument("--out", help="checkpoint folder")
+    train_cmd.add_argument("--encoder", choices=("vocab", "minilm"), help="text encoder")
+    train_cmd.add_argument("--epochs", type=int, help="passes over the data")
+    train_cmd.set_defaults(func=_cmd_train_critic)
 
     envs_cmd = sub.add_parser("envs", help="list the registered environment ids")
     envs_cmd.set_defaults(func=_cmd_envs)
@@ -247,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if extra and args.command != "run":
+    if extra and args.command not in ("run", "collect", "train-critic"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args, extra, console))

@@ -49,6 +49,7 @@ class EpisodeRecord:
     error: str | None = None
     transcript: str | None = None
     video: str | None = None
+    critic: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property

@@ -20,8 +20,12 @@ PLANNERS: Registry[Planner] = Registry(
         "brigade.planners.reflexion",
         "brigade.planners.mindagent",
         "brigade.planners.roco",
+        "brigade.planners.read",
     ),
 )
 
 #: The five LLM baselines of ReAd's comparison (the expert is the ceiling, not a baseline).
 BASELINES = ("central", "react", "reflexion", "mindagent", "roco")
+
+#: ReAd's planners and their single-proposal ablations.
+READ_PLANNERS = ("read-s", "read-j", "read-s-single", "read-j-single")

@@ -39,6 +39,9 @@ from brigade.agents.ledger import Ledger, PriceTable
 from brigade.agents.session import ChatSession
 from brigade.chat import ChatModel, SamplingParams
 from brigade.config import load_config
+from brigade.critic import CriticState
+from brigade.critics.learned import LearnedCritic
+from brigade.critics.registry import build_critic
 from brigade.errors import (
     BudgetExceededError,
     CacheMissError,
@@ -92,6 +95,8 @@ class RunConfig:
         budget_tokens: Token cap of the run (0: none).
         task: Overrides of the tasks' settings (``task.step_limit=30``).
         planner_options: Overrides of the planners' settings (``planner.max_replans=2``).
+        critic: The critic of the ReAd planners: a checkpoint folder, ``random``,
+            ``constant``, ``oracle`` (controls), or empty for the one shipped per task.
         llm_options: Other settings of the backend (for the simulated LLM, its error
             model: ``llm_options.base_error=0.1``, which changes its hash).
     """
@@ -118,6 +123,7 @@ class RunConfig:
     task: dict[str, Any] = field(default_factory=dict)
     planner_options: dict[str, Any] = field(default_factory=dict)
     llm_options: dict[str, Any] = field(default_factory=dict)
+    critic: str = ""
 
     @property
     def env_ids(self) -> list[str]:
@@ -156,7 +162,7 @@ class RunResult:
     stopped: str | None = None
 
 
-class _NoChat:
+class NoChat:
     """The chat client of planners without an LLM: it only keeps the transcript."""
 
     queries = 0
@@ -169,9 +175,11 @@ class _NoChat:
         self.entries: list[Any] = []
 
     def ask(self, *args: Any, **kwargs: Any) -> str:
+        """Refuse: there is no chat model."""
         raise ConfigError("this planner has no chat model")
 
     def note(self, kind: str, text: str, **data: Any) -> None:
+        """Keep a transcript entry."""
         from brigade.agents.session import TranscriptEntry
 
         self.entries.append(TranscriptEntry(kind, {"text": text, **data}))
@@ -229,6 +237,9 @@ class Runner:
         # worker thread after the run folder exists.
         self.planner_configs = {p: self._planner_config(p) for p in config.planners}
         self.task_settings = {e: self._task_settings(e) for e in config.env_ids}
+        self.critics: dict[str, dict[str, Any]] = {}
+        if any(getattr(PLANNERS.get(p).factory, "needs_critic", False) for p in config.planners):
+            self.critics = {e: self._check_critic(e) for e in config.env_ids}
         needs_llm = any(
             getattr(PLANNERS.get(p).factory, "needs_llm", True) for p in config.planners
         )
@@ -287,6 +298,23 @@ class Runner:
         """The task's resolved settings (building the task once checks the overrides)."""
         env = envs.make_task(env_id, **self.config.task)
         return env.metadata()
+
+    def _check_critic(self, env_id: str) -> dict[str, Any]:
+        """Build the task's critic once: it must fit the task, and never have seen its seeds."""
+        env = envs.make_task(env_id, **self.config.task)
+        critic = build_critic(self.config.critic, env_id, env=env, seed=self.config.seed)
+        if isinstance(critic, LearnedCritic):
+            env.reset(self.config.seed)
+            critic.check(CriticState.from_view(env.planner_view()))
+            seen = critic.config.get("data_seeds", {}).get(env_id)
+            first, last = self.config.seed, self.config.seed + self.config.episodes - 1
+            if seen and first <= seen[1] and seen[0] <= last:
+                raise ConfigError(
+                    f"the critic {critic.hash} was trained on {env_id} episodes with seeds "
+                    f"{seen[0]}..{seen[1]}; evaluate on other seeds (these are {first}..{last})",
+                    key="seed",
+                )
+        return critic.describe()
 
     def pending_jobs(self) -> list[tuple[str, str, int, bool]]:
         """The episodes the run still has to play, given what its folder holds."""
@@ -400,6 +428,8 @@ class Runner:
             "planner_options": cfg.planner_options,
             "llm_options": cfg.llm_options,
             "llm_model": self.llm.model if self.llm is not None else None,
+            "critic": cfg.critic,
+            "critics": {e: c.get("hash") for e, c in self.critics.items()},
         }
 
     def _write_manifest(self, resumed: int) -> None:
@@ -441,6 +471,7 @@ class Runner:
             "planners": {p: asdict(c) for p, c in self.planner_configs.items()},
             "seeds": [cfg.seed + k for k in range(cfg.episodes)],
             "llm": self.llm.describe() if self.llm is not None else None,
+            "critics": self.critics,
             "sessions": sessions,
         }
         path.write_text(json.dumps(manifest, indent=2, default=str))
@@ -462,7 +493,7 @@ class Runner:
         view = env.planner_view()
         planner = self._build_planner(planner_name)
         slug = _slug(env_id, planner_name, seed)
-        chat: ChatSession | _NoChat
+        chat: ChatSession | NoChat
         if planner.needs_llm:
             assert self.llm is not None
             chat = ChatSession(
@@ -474,12 +505,16 @@ class Runner:
                 episode=slug,
             )
         else:
-            chat = _NoChat()
+            chat = NoChat()
         if getattr(planner, "needs_expert", False):
             # Only the ceiling reads the ground truth; no other planner ever gets it.
             expert_plan = getattr(env, "expert_plan", None)
             if callable(expert_plan):
                 planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
+        critic = None
+        if getattr(planner, "needs_critic", False):
+            critic = build_critic(cfg.critic, env_id, env=env, seed=seed)
+            planner.attach_critic(critic)  # type: ignore[attr-defined]
         chat.note("start", env.describe())
         failure: str | None = None
         error: str | None = None
@@ -544,6 +579,7 @@ class Runner:
             error=error,
             transcript=f"transcripts/{slug}.html",
             video=video_name,
+            critic=critic.describe() if critic is not None else None,
         )
         self._write_transcript(slug, record, chat, video_name)
         return record
@@ -556,7 +592,7 @@ class Runner:
         return str(value) if value is not None else None
 
     def _write_transcript(
-        self, slug: str, record: EpisodeRecord, chat: ChatSession | _NoChat, video: str | None
+        self, slug: str, record: EpisodeRecord, chat: ChatSession | NoChat, video: str | None
     ) -> None:
         entries = [{"kind": e.kind, "data": e.data, "t": e.t} for e in chat.entries]
         write_jsonl(self.out / "transcripts" / f"{slug}.jsonl", entries)

@@ -160,11 +160,16 @@ def describe_kitchen(
         lines.append("Items on counters: none.")
     lines.append("Chefs:")
     for i, (name, chef) in enumerate(zip(chef_names, state.chefs)):
-        lines.append(
-            f"- {name} (chef {i + 1}) at {cell_text(chef.position)}, facing "
-            f"{DIRECTION_NAMES[chef.orientation]}, holding {item_text(chef.held)}."
-        )
+        lines.append(f"- {name} (chef {i + 1}) at {chef_text(chef)}.")
     return "\n".join(lines)
+
+
+def chef_text(chef: Chef) -> str:
+    """Where a chef stands, which way it faces and what it holds, in words."""
+    return (
+        f"{cell_text(chef.position)}, facing {DIRECTION_NAMES[chef.orientation]}, "
+        f"holding {item_text(chef.held)}"
+    )
 
 
 # ---------------------------------------------------------------------- parsing

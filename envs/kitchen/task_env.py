@@ -21,7 +21,7 @@ import numpy as np
 
 from brigade.action import Action
 from brigade.config import load_config
-from brigade.envs.kitchen.describe import describe_kitchen
+from brigade.envs.kitchen.describe import chef_text, describe_kitchen
 from brigade.envs.kitchen.executor import SkillExecutor, count_deliveries, pot_status
 from brigade.envs.kitchen.expert import KitchenExpert
 from brigade.envs.kitchen.features import kitchen_features
@@ -211,6 +211,13 @@ class KitchenTaskEnv(TaskEnv):
             steps=min(self._steps / self.config.step_limit, 1.0),
             horizon=self.config.horizon,
         )
+
+    def agent_snippets(self) -> dict[str, str]:
+        """Each chef's place, heading and held item, in one sentence."""
+        return {
+            name: f"{name} at {chef_text(chef)}."
+            for name, chef in zip(self._agents, self._state.chefs)
+        }
 
     def verify(self, plan: JointPlan) -> list[str]:
         """Why the plan is infeasible, in words (empty when it is fine); changes nothing."""

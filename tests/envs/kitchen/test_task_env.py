@@ -7,6 +7,7 @@ import pytest
 
 from brigade import Action, JointPlan, envs
 from brigade.envs.kitchen.features import feature_names, feature_size
+from brigade.envs.kitchen.motion import MotionPlanner
 from brigade.envs.kitchen.state import Chef, Soup
 from brigade.envs.kitchen.task_env import KitchenTaskEnv
 from brigade.errors import BrigadeError, ConfigError, PlanError, StateError
@@ -184,7 +185,36 @@ def test_features_are_fixed_size_and_named() -> None:
     env = envs.make_task("kitchen/cramped_room")
     f = env.features()
     assert f.shape == (feature_size(env.mdp),) == (len(feature_names(env.mdp)),)
-    assert f.dtype == np.float32 and np.all((f >= 0) & (f <= 1))
+    assert f.dtype == np.float32 and np.all((f >= -1) & (f <= 1))
+    names = feature_names(env.mdp)
+    # The geometry block: distances are shares in [0, 1], one move changes them by -1, 0 or +1.
+    distance = [i for i, n in enumerate(names) if "_to_" in n and "_after_" not in n]
+    change = [i for i, n in enumerate(names) if "_after_" in n]
+    assert np.all((f[distance] >= 0) & (f[distance] <= 1))
+    assert set(np.unique(f[change]).tolist()) <= {-1.0, 0.0, 1.0}
+    assert f[names.index("chef0_to_tomato")] == 1.0  # no tomato dispenser: unreachable
+
+
+def test_geometry_features_say_which_move_gets_closer() -> None:
+    env = envs.make_task("kitchen-read/cramped_room")
+    names = feature_names(env.mdp)
+    f = env.features()
+    chef = env.state.chefs[0]
+    for target in ("onion", "dish", "serving", "pot1"):
+        d = f[names.index(f"chef0_to_{target}")]
+        best = MotionPlanner(env.mdp).step_towards(
+            (chef.position, chef.orientation),
+            {
+                "onion": env.mdp.onion_dispensers,
+                "dish": env.mdp.dish_dispensers,
+                "serving": env.mdp.serving_positions,
+                "pot1": env.mdp.pot_positions,
+            }[target],
+        )
+        assert best is not None and d == min(best.distance / 15, 1.0)
+        if best.action < 4:
+            direction = ("north", "south", "east", "west")[best.action]
+            assert f[names.index(f"chef0_to_{target}_after_{direction}")] == -1.0
 
 
 def test_frames_are_recorded_per_move() -> None:
