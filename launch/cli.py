@@ -7,6 +7,7 @@ Subcommands:
 - ``brigade envs``: list the registered environment ids.
 - ``brigade collect``: log episodes of planners as critic training data (Parquet).
 - ``brigade train-critic``: train ReAd's advantage critic on collected data.
+- ``brigade report RUN...``: compare run folders (95% intervals, plots).
 - ``brigade describe ENV``: print what a planner is told at the start of an episode.
 - ``brigade layout check FILE...`` / ``brigade layout show NAME|FILE``: validate
   kitchen layouts, or print and draw one.
@@ -181,6 +182,28 @@ def _cmd_train_critic(args: argparse.Namespace, extra: list[str], console: Conso
     return 0
 
 
+def _cmd_report(args: argparse.Namespace, extra: list[str], console: Console) -> int:
+    from brigade.planners.registry import BASELINES, READ_PLANNERS
+    from brigade.planners.report import load_cells, markdown, plot
+
+    cells = load_cells(args.runs)
+    order = [
+        *READ_PLANNERS,
+        *(f"read-j [{k}]" for k in ("random", "constant", "oracle")),
+        *(f"read-s [{k}]" for k in ("random", "constant", "oracle")),
+        *BASELINES,
+        "expert",
+    ]
+    text = markdown(cells, order)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+        console.print(f"saved {args.markdown}")
+    if args.plot:
+        console.print(f"saved {plot(cells, Path(args.plot), order)}")
+    return 0
+
+
 def _cmd_envs(args: argparse.Namespace, extra: list[str], console: Console) -> int:
     from brigade import envs
 
@@ -318,6 +341,15 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_argument("--encoder", choices=("vocab", "minilm"), help="text encoder")
     train_cmd.add_argument("--epochs", type=int, help="passes over the data")
     train_cmd.set_defaults(func=_cmd_train_critic)
+
+    report = sub.add_parser(
+        "report",
+        help="compare run folders: SR, ES, NQ with 95% intervals, tables and plots",
+    )
+    report.add_argument("runs", nargs="+", help="run folders")
+    report.add_argument("--plot", help="save bar charts with error bars (PNG)")
+    report.add_argument("--markdown", help="save the tables (Markdown)")
+    report.set_defaults(func=_cmd_report)
 
     envs_cmd = sub.add_parser("envs", help="list the registered environment ids")
     envs_cmd.set_defaults(func=_cmd_envs)

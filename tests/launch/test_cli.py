@@ -70,3 +70,69 @@ def test_envs_describe_and_layout(tmp_path: Path, capsys: pytest.CaptureFixture[
     png = tmp_path / "room.png"
     assert main(["layout", "show", "cramped_room", "--png", str(png)]) == 0
     assert png.stat().st_size > 1000
+
+
+def test_collect_train_critic_run_and_report_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, ckpt, run = tmp_path / "data", tmp_path / "ckpt", tmp_path / "run"
+    env = ["--env", "kitchen-read/cramped_room"]
+    assert main(["collect", *env, "--episodes", "4", "--out", str(data), "--perturb_steps=2"]) == 0
+    assert "Collected 4 episodes" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "train-critic",
+                "--data",
+                str(data),
+                "--out",
+                str(ckpt),
+                "--epochs",
+                "1",
+                "--hidden=16",
+                "--ensemble=1",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "held-out report" in out and "Checkpoint" in out
+    assert (
+        main(
+            [
+                "run",
+                *env,
+                "--planner",
+                "read-j,read-s",
+                "--critic",
+                str(ckpt),
+                "--episodes",
+                "1",
+                "--no-video",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    records = [json.loads(line) for line in (run / "episodes.jsonl").read_text().splitlines()]
+    digest = json.loads((ckpt / "critic.json").read_text())["hash"]
+    assert all(r["critic"]["hash"] == digest for r in records)
+    assert (
+        json.loads((run / "manifest.json").read_text())["critics"]["kitchen-read/cramped_room-v0"][
+            "hash"
+        ]
+        == digest
+    )
+    capsys.readouterr()
+    png, md = tmp_path / "cmp.png", tmp_path / "cmp.md"
+    assert main(["report", str(run), "--plot", str(png), "--markdown", str(md)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "| read-j |" in md.read_text() and "standard start" in md.read_text()
+
+
+def test_collect_and_train_critic_name_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["collect", "--seed", "5"]) == 2
+    assert "evaluation seeds" in capsys.readouterr().out
+    assert main(["train-critic", "--hedd=mse"]) == 2
+    assert "did you mean 'head'" in capsys.readouterr().out

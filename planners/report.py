@@ -1,0 +1,171 @@
+"""Comparing run folders: SR, ES and NQ with 95% confidence intervals, as tables and plots.
+
+``brigade report RUN...`` reads the episode records of one or more run
+folders and groups them into cells: (task, start mode, planner, critic). The
+start mode comes from the run's manifest (``task.start``). The critic's kind
+is added to the planner's label only for the controls (``read-j [random]``).
+
+- **Intervals.** Each interval is a percentile bootstrap (10,000 resamples of
+  the cell's episodes, seeded), the same method for a rate as for a count.
+  Episodes that ended on an infrastructure failure are left out, as in every
+  summary.
+- **Pairing.** Cells of one task and start mode share their seeds, so
+  differences between planners are paired.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from brigade.errors import BrigadeError
+from brigade.planners.records import EpisodeRecord, latest_records, read_records
+
+METRICS = ("SR", "ES", "NQ")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95% bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def text(self, digits: int) -> str:
+        """``mean [low, high]``."""
+        return f"{self.mean:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (task, start, planner) cell of a comparison."""
+
+    env: str
+    start: str
+    planner: str
+    episodes: int
+    seeds: tuple[int, ...]
+    sr: Interval
+    es: Interval
+    nq: Interval
+
+    def metric(self, name: str) -> Interval:
+        """``SR``, ``ES`` or ``NQ``."""
+        return {"SR": self.sr, "ES": self.es, "NQ": self.nq}[name]
+
+
+def bootstrap(values: Sequence[float], *, resamples: int = 10_000, seed: int = 0) -> Interval:
+    """The mean of ``values`` and its 95% percentile-bootstrap interval."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return Interval(float(data.mean()), float(low), float(high))
+
+
+def _label(record: EpisodeRecord) -> str:
+    kind = (record.critic or {}).get("kind")
+    if kind in ("random", "constant", "oracle"):
+        return f"{record.planner} [{kind}]"
+    return record.planner
+
+
+def _start(run: Path) -> str:
+    manifest = run / "manifest.json"
+    if not manifest.exists():
+        return "standard"
+    config = json.loads(manifest.read_text()).get("config", {})
+    return str(config.get("task", {}).get("start", "standard"))
+
+
+def load_cells(runs: Iterable[Path | str]) -> list[Cell]:
+    """Cells of every record of the run folders.
+
+    Raises:
+        BrigadeError: A folder holds no records.
+    """
+    groups: dict[tuple[str, str, str], list[EpisodeRecord]] = {}
+    for run in map(Path, runs):
+        records = latest_records(read_records(run / "episodes.jsonl"))
+        if not records:
+            raise BrigadeError(f"{run} holds no episode records (episodes.jsonl)")
+        start = _start(run)
+        for record in records:
+            if record.infrastructure_failure:
+                continue
+            groups.setdefault((record.env, start, _label(record)), []).append(record)
+    cells = []
+    for (env, start, planner), group in sorted(groups.items()):
+        group.sort(key=lambda r: r.seed)
+        cells.append(
+            Cell(
+                env,
+                start,
+                planner,
+                len(group),
+                tuple(r.seed for r in group),
+                bootstrap([float(r.success) for r in group]),
+                bootstrap([float(r.env_steps) for r in group]),
+                bootstrap([float(r.llm_queries) for r in group]),
+            )
+        )
+    return cells
+
+
+def markdown(cells: Sequence[Cell], order: Sequence[str] = ()) -> str:
+    """One table per (task, start): SR, ES, NQ with their 95% intervals."""
+    rank = {name: k for k, name in enumerate(order)}
+    out = []
+    for env, start in dict.fromkeys((c.env, c.start) for c in cells):
+        rows = [c for c in cells if (c.env, c.start) == (env, start)]
+        rows.sort(key=lambda c: (rank.get(c.planner, len(rank)), c.planner))
+        out.append(f"### `{env}`, {start} start ({rows[0].episodes} seeds)\n")
+        out.append("| planner | SR | ES | NQ |")
+        out.append("|---|---:|---:|---:|")
+        for c in rows:
+            out.append(f"| {c.planner} | {c.sr.text(2)} | {c.es.text(1)} | {c.nq.text(1)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def plot(cells: Sequence[Cell], path: Path, order: Sequence[str] = ()) -> Path:
+    """Bar charts of SR, ES and NQ per task and start, with 95% error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(dict.fromkeys((c.env, c.start) for c in cells))
+    rank = {name: k for k, name in enumerate(order)}
+    fig, axes = plt.subplots(
+        len(panels), 3, figsize=(15, 3.2 * len(panels)), squeeze=False, constrained_layout=True
+    )
+    for row, (env, start) in enumerate(panels):
+        group = [c for c in cells if (c.env, c.start) == (env, start)]
+        group.sort(key=lambda c: (rank.get(c.planner, len(rank)), c.planner))
+        names = [c.planner for c in group]
+        for col, metric in enumerate(METRICS):
+            ax = axes[row][col]
+            values = [c.metric(metric) for c in group]
+            means = np.array([v.mean for v in values])
+            errors = np.array([[v.mean - v.low for v in values], [v.high - v.mean for v in values]])
+            # ReAd with its learned critic in red; baselines, controls and the ceiling in grey.
+            colours = [
+                "tab:red" if n.startswith("read") and "[" not in n else "tab:grey" for n in names
+            ]
+            ax.bar(range(len(names)), means, yerr=errors, color=colours, capsize=3)
+            ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+            ax.set_title(f"{env} ({start}): {metric}", fontsize=9)
+            if metric == "SR":
+                ax.set_ylim(0, 1.05)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,44 @@
+"""Run comparisons: bootstrap intervals, cells per (task, start, planner), plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brigade.planners.report import bootstrap, load_cells, markdown
+from brigade.planners.runner import RunConfig, run
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0, 100), min_size=1, max_size=30))
+def test_bootstrap_intervals_hold_the_mean(values: list[float]) -> None:
+    interval = bootstrap(values, resamples=500)
+    assert np.isclose(interval.mean, np.mean(values))
+    assert interval.low - 1e-9 <= interval.mean <= interval.high + 1e-9
+    assert min(values) - 1e-9 <= interval.low and interval.high <= max(values) + 1e-9
+
+
+def test_a_constant_sample_has_a_zero_width_interval() -> None:
+    interval = bootstrap([1.0] * 20)
+    assert (interval.low, interval.mean, interval.high) == (1.0, 1.0, 1.0)
+    assert interval.text(2) == "1.00 [1.00, 1.00]"
+
+
+def test_cells_split_by_start_mode_and_label_controls(tmp_path: Path) -> None:
+    common = dict(env="kitchen-read/cramped_room", episodes=2, video="none")
+    run(RunConfig(planner="expert", out=str(tmp_path / "a"), **common))  # type: ignore[arg-type]
+    run(RunConfig(planner="expert", out=str(tmp_path / "b"), task={"start": "random"}, **common))  # type: ignore[arg-type]
+    run(RunConfig(planner="read-j-single", critic="constant", out=str(tmp_path / "c"), **common))  # type: ignore[arg-type]
+    cells = load_cells([tmp_path / "a", tmp_path / "b", tmp_path / "c"])
+    keys = {(c.start, c.planner) for c in cells}
+    assert keys == {
+        ("standard", "expert"),
+        ("random", "expert"),
+        ("standard", "read-j-single [constant]"),
+    }
+    assert all(c.seeds == (0, 1) for c in cells)
+    text = markdown(cells)
+    assert "random start" in text and "| expert | 1.00 [1.00, 1.00]" in text
