@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -60,7 +61,9 @@ class TrainConfig:
             ``wait`` (the paper's Q(s, everyone WAITs) / gamma).
         epochs: Passes over the data.
         batch_size: Examples per step.
-        lr: Adam's learning rate.
+        lr: Adam's learning rate (its peak, with the cosine schedule).
+        lr_schedule: ``cosine`` (decays to zero over the epochs, which settles the
+            final weights) or ``constant``.
         weight_decay: Adam's weight decay.
         holdout: Share of episodes held out for the report.
         seed: Seed of the split, the initialisation and the batches.
@@ -85,6 +88,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 256
     lr: float = 1e-3
+    lr_schedule: str = "cosine"
     weight_decay: float = 1e-5
     holdout: float = 0.1
     seed: int = 0
@@ -99,6 +103,7 @@ class TrainConfig:
             "reward": REWARDS,
             "subsets": SUBSETS,
             "baseline": BASELINES,
+            "lr_schedule": ("cosine", "constant"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -326,9 +331,17 @@ def train(
     net.return_std.fill_(std)
     optimiser = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rows, masks = _examples(train_prep, config.subsets, max_agents)
+    steps_per_epoch = -(-len(rows) // config.batch_size)
+    schedule = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.epochs * steps_per_epoch)
+        if config.lr_schedule == "cosine"
+        else None
+    )
     masks_t = torch.from_numpy(masks)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    # A new training replaces the folder's curves (TensorBoard would mix the runs).
+    shutil.rmtree(out / "tb", ignore_errors=True)
     writer = _tensorboard(out / "tb") if config.tensorboard else None
     zeros_train = torch.zeros(train_prep.rows, max_agents)
     zeros_test = torch.zeros(test_prep.rows, max_agents)
@@ -365,6 +378,8 @@ def train(
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
+            if schedule is not None:
+                schedule.step()
             total += float(loss.item()) * len(pick)
         net.eval()
         metrics = {"train_loss": total / max(len(order), 1)}

@@ -19,7 +19,7 @@ from brigade.critics.encoders import VocabEncoder, words
 from brigade.critics.learned import LearnedCritic
 from brigade.critics.model import QNetwork, hl_gauss_loss
 from brigade.critics.oracle import OracleCritic
-from brigade.critics.registry import build_critic
+from brigade.critics.registry import SHIPPED, build_critic
 from brigade.critics.train import TrainConfig, TrainResult, subset_masks, train
 from brigade.errors import ConfigError
 from brigade.plan import JointPlan
@@ -209,3 +209,18 @@ def test_the_shipped_critic_is_used_when_none_is_named() -> None:
     assert critic.kind == "learned" and critic.describe()["hash"]
     state, env = _state()
     assert critic.score_joint(state, [env.expert_plan()]).advantage.shape == (1,)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(p.name for p in SHIPPED.glob("*") if (p / "critic.json").exists())
+)
+def test_every_shipped_checkpoint_fits_its_task(folder: str) -> None:
+    env_id = folder.replace("_", "/", 1)
+    critic = build_critic("", env_id)
+    assert isinstance(critic, LearnedCritic) and critic.config["envs"] == [env_id]
+    env = envs.make_task(env_id)
+    state = CriticState.from_view(env.planner_view())
+    critic.check(state)
+    assert all(low >= 1_000_000 for low, _ in critic.config["data_seeds"].values())
+    report = critic.config["report"]["held_out"]
+    assert report["expert_preferred"] > 0.6  # the critic tells the expert's moves from mistakes

@@ -13,6 +13,7 @@ def test_run_leaves_records_videos_transcripts_and_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["run", "--out", str(tmp_path), "--planner", "expert", "--episodes", "2", "--cell_px=32"]
+    args += ["--env", "kitchen/cramped_room"]
     assert main(args) == 0
     records = [json.loads(line) for line in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert [r["success"] for r in records] == [True, True]
@@ -136,3 +137,16 @@ def test_collect_and_train_critic_name_bad_options(capsys: pytest.CaptureFixture
     assert "evaluation seeds" in capsys.readouterr().out
     assert main(["train-critic", "--hedd=mse"]) == 2
     assert "did you mean 'head'" in capsys.readouterr().out
+
+
+def test_the_main_job_compares_read_j_with_the_baselines() -> None:
+    from brigade.config import load_config
+    from brigade.planners.registry import BASELINES
+    from brigade.planners.runner import RunConfig, Runner
+
+    config = load_config(RunConfig, preset="run/default")
+    assert config.planners == ["read-j", *BASELINES]
+    assert config.llm == "sim" and config.critic == ""
+    runner = Runner(config)  # every task has a shipped critic, and it fits
+    assert set(runner.critics) == set(config.env_ids)
+    assert all(c["kind"] == "learned" for c in runner.critics.values())
