@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Reproduces the critic checkpoints shipped in critics/checkpoints/ with the project's
-# own pipeline: collect logged episodes (the simulated LLM's Central Plan with
-# verification feedback, from standard, random and perturbed starts; seeds from
-# 1,000,000, disjoint from evaluation seeds), then train the critic with its defaults.
+# own pipeline. Per task it collects two sets of logged episodes, both from standard,
+# random and perturbed starts, with seeds disjoint from the evaluation seeds (below
+# 1,000,000):
+#   - the simulated LLM's Central Plan with verification feedback, as in the paper
+#     (seeds from 1,000,000);
+#   - the scripted expert (seeds from 2,000,000). The paper's Overcooked critics
+#     learned from expert trajectories; mixed with the LLM's, they give the critic
+#     episodes that reach the goal.
+# Then it trains the critic on both with its defaults (12 epochs, one torch thread,
+# so that two tasks can train side by side).
 # Usage: bash bench/train_shipped_critics.sh [ENV ...]   (default: every shipped task)
-# Episodes: 3,000 per kitchen-read task (one move per step), 1,500 per skill-level
-# kitchen task (EPISODES overrides both). About 3-5 minutes of collection and 6-10
+# Episodes of the LLM: 3,000 per kitchen-read task (one move per step), 1,500 per
+# skill-level kitchen task (EPISODES overrides both); 1,500 of the expert. About 3-5 minutes of collection and 6-10
 # of training per task on two cores; collection resumes, so a rerun only trains.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 brigade=".venv/bin/brigade"
-epochs="${EPOCHS:-20}"
+epochs="${EPOCHS:-12}"
 tasks=("$@")
 if [ ${#tasks[@]} -eq 0 ]; then
     tasks=(kitchen-read/cramped_room kitchen-read/forced_coordination kitchen/cramped_room kitchen/forced_coordination)
@@ -24,7 +31,10 @@ for env in "${tasks[@]}"; do
     data="data/critic/$slug"
     ckpt="critics/checkpoints/$slug-v0"
     "$brigade" collect --env "$env" --episodes "$episodes" --out "$data"
-    "$brigade" train-critic --data "$data" --out "runs/critic-$slug" --epochs "$epochs"
+    "$brigade" collect --env "$env" --planner expert --episodes 1500 --seed 2000000 \
+        --out "$data-expert"
+    "$brigade" train-critic --data "$data,$data-expert" --out "runs/critic-$slug" \
+        --epochs "$epochs" --threads=1
     mkdir -p "$ckpt"
     cp "runs/critic-$slug/critic.json" "runs/critic-$slug/critic.safetensors" \
         "runs/critic-$slug/report.json" "$ckpt/"

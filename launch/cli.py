@@ -184,7 +184,7 @@ def _cmd_train_critic(args: argparse.Namespace, extra: list[str], console: Conso
 
 def _cmd_report(args: argparse.Namespace, extra: list[str], console: Console) -> int:
     from brigade.planners.registry import BASELINES, READ_PLANNERS
-    from brigade.planners.report import load_cells, markdown, plot
+    from brigade.planners.report import load_cells, markdown, plot, targets
 
     cells = load_cells(args.runs)
     order = [
@@ -195,6 +195,8 @@ def _cmd_report(args: argparse.Namespace, extra: list[str], console: Console) ->
         "expert",
     ]
     text = markdown(cells, order)
+    if any(c.planner == "read-j" for c in cells):
+        text += "\n### ReAd-J against the best baseline\n\n" + targets(cells, BASELINES)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text)

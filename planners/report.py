@@ -135,6 +135,40 @@ def markdown(cells: Sequence[Cell], order: Sequence[str] = ()) -> str:
     return "\n".join(out)
 
 
+def targets(
+    cells: Sequence[Cell],
+    baselines: Sequence[str],
+    candidate: str = "read-j",
+    es_ratio: float = 0.8,
+) -> str:
+    """ReAd's targets per (task, start), as a Markdown table.
+
+    For each task and start mode, the best baseline is the one with the highest
+    success rate, then the fewest steps. ``candidate`` must reach at least its
+    success rate with at most ``es_ratio`` times its ES.
+    """
+    out = [
+        f"| task | start | best baseline (SR, ES) | {candidate} (SR, ES) | ES ratio | SR ≥ | "
+        f"ES ≤ {es_ratio:g}x |",
+        "|---|---|---|---|---:|:---:|:---:|",
+    ]
+    for env, start in dict.fromkeys((c.env, c.start) for c in cells):
+        group = {c.planner: c for c in cells if (c.env, c.start) == (env, start)}
+        base = [group[b] for b in baselines if b in group]
+        if candidate not in group or not base:
+            continue
+        best = min(base, key=lambda c: (-c.sr.mean, c.es.mean))
+        mine = group[candidate]
+        ratio = mine.es.mean / best.es.mean
+        out.append(
+            f"| `{env}` | {start} | {best.planner} ({best.sr.mean:.2f}, {best.es.mean:.1f}) | "
+            f"{mine.sr.mean:.2f}, {mine.es.mean:.1f} | {ratio:.2f} | "
+            f"{'yes' if mine.sr.mean >= best.sr.mean else 'no'} | "
+            f"{'yes' if ratio <= es_ratio else 'no'} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 def plot(cells: Sequence[Cell], path: Path, order: Sequence[str] = ()) -> Path:
     """Bar charts of SR, ES and NQ per task and start, with 95% error bars."""
     import matplotlib

@@ -42,3 +42,28 @@ def test_cells_split_by_start_mode_and_label_controls(tmp_path: Path) -> None:
     assert all(c.seeds == (0, 1) for c in cells)
     text = markdown(cells)
     assert "random start" in text and "| expert | 1.00 [1.00, 1.00]" in text
+
+
+def test_targets_pick_the_best_baseline_by_success_then_steps() -> None:
+    from brigade.planners.report import Cell, Interval, targets
+
+    def cell(planner: str, sr: float, es: float) -> Cell:
+        return Cell(
+            "t",
+            "standard",
+            planner,
+            20,
+            (),
+            Interval(sr, sr, sr),
+            Interval(es, es, es),
+            Interval(0, 0, 0),
+        )
+
+    cells = [
+        cell("central", 0.9, 30),
+        cell("react", 0.9, 25),
+        cell("roco", 0.5, 10),
+        cell("read-j", 0.95, 19),
+    ]
+    table = targets(cells, ["central", "react", "roco"])
+    assert "| react (0.90, 25.0) | 0.95, 19.0 | 0.76 | yes | yes |" in table
