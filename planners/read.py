@@ -13,7 +13,8 @@ Multi-Agent Collaboration". Two variants:
 The threshold starts at ``threshold`` (zero or more), doubles at each new
 environment step and halves after each rejected proposal; proposals are
 capped at ``max_rounds`` per step (ReAd-J) or per agent per step (ReAd-S), and
-at the cap the best-scored proposal runs. Only the last round is kept: the
+at the cap the best-scored proposal runs (as it does when a refinement's reply stays
+unreadable after the re-asks). Only the last round is kept: the
 prompt holds the current state, the previous step and what it did, and the
 latest proposal with its score. ReAd's feedback is the advantage alone;
 what fails at execution comes back as environment feedback in the next
@@ -39,7 +40,7 @@ from brigade.agents.templates import (
 )
 from brigade.chat import Message
 from brigade.critic import AdvantageCritic, CriticState, Scores
-from brigade.errors import ConfigError
+from brigade.errors import ConfigError, ParseFailure
 from brigade.plan import JointPlan, Outcome
 from brigade.planner import ChatClient
 from brigade.planners.llm_base import LLMPlanner, LLMPlannerConfig, outcome_text
@@ -110,6 +111,7 @@ class ReadPlanner(LLMPlanner):
         self.proposals = 0
         self.rejections = 0
         self.capped = 0
+        self.unreadable = 0
 
     def stats(self) -> dict[str, int | float]:
         """Proposals, rejections and steps that hit the round cap."""
@@ -118,6 +120,7 @@ class ReadPlanner(LLMPlanner):
             "proposals": self.proposals,
             "rejections": self.rejections,
             "capped_steps": self.capped,
+            "unreadable_refinements": self.unreadable,
         }
 
     def _new_step(self) -> None:
@@ -165,12 +168,23 @@ class ReadPlanner(LLMPlanner):
         """Propose, score, and send the score back until it clears the threshold.
 
         ``propose`` returns the proposal and the reply it came in; at the round cap
-        the best-scored proposal is returned.
+        the best-scored proposal is returned. A refinement reply that stays
+        unreadable after the re-asks ends the refinement with the best proposal
+        so far: a readable, scored plan is not thrown away because a later answer
+        broke the format (only the first proposal's failure is the episode's).
         """
+        assert self.chat is not None
         messages = list(base)
         best: tuple[float, T] | None = None
         for round_ in range(self.config.max_rounds):
-            proposal, reply = propose(messages)
+            try:
+                proposal, reply = propose(messages)
+            except ParseFailure as exc:
+                if best is None:
+                    raise
+                self.chat.note("refinement_ended", f"{exc}; the best proposal so far runs")
+                self.unreadable += 1
+                return best[1]
             value, ok = self._judge(score(proposal), what, agent)
             if best is None or value > best[0]:
                 best = (value, proposal)

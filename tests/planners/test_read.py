@@ -205,3 +205,22 @@ def test_a_critic_of_another_task_is_refused_up_front(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="features"):
         run(config)
+
+
+def test_an_unreadable_refinement_runs_the_best_proposal_so_far() -> None:
+    planner = ReadJPlanner(ReadConfig(threshold=0.0, max_reasks=1))
+    critic = ListCritic([-3.0])
+    replies = [joint("MOVE north", "WAIT"), "no idea", "still no idea"]
+    env, _, session = setup(planner, critic, replies)
+    plan = planner.plan(env.planner_view())
+    assert plan.actions[0].command == "MOVE north"
+    assert session.queries == 3 and planner.stats()["unreadable_refinements"] == 1
+
+
+def test_an_unreadable_first_proposal_is_the_planners_failure() -> None:
+    from brigade.errors import ParseFailure
+
+    planner = ReadJPlanner(ReadConfig(max_reasks=1))
+    env, _, _ = setup(planner, ListCritic([]), ["no idea", "still no idea"])
+    with pytest.raises(ParseFailure):
+        planner.plan(env.planner_view())
