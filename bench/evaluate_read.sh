@@ -26,11 +26,16 @@ for env in "${tasks[@]}"; do
         done
     done
 done
-# A layout the critic never saw: the critic trained on kitchen/forced_coordination
-# (two chefs, two pots: the same features) plays kitchen/coordination_ring.
+# A layout no critic saw: kitchen/coordination_ring (two chefs, two pots: the same
+# features as the critics' kitchens), played with the critic of one other layout
+# (kitchen/forced_coordination) and with the critic of three (forced_coordination,
+# asymmetric_advantages, counter_circuit).
 "$brigade" run --env kitchen/coordination_ring \
     --planner read-j,read-j-single,central,react,reflexion,mindagent,roco,expert \
     --critic critics/checkpoints/kitchen_forced_coordination-v0 --episodes "$episodes" \
     --video none --out "$out/unseen-coordination_ring"
+"$brigade" run --env kitchen/coordination_ring --planner read-j --episodes "$episodes" \
+    --critic critics/checkpoints/multi/kitchen-two-pot --video none \
+    --out "$out/unseen-coordination_ring-multi"
 mkdir -p docs/figures
 "$brigade" report "$out"/* --plot docs/figures/read_eval.png --markdown "$out/report.md"

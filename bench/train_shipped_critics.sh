@@ -40,3 +40,24 @@ for env in "${tasks[@]}"; do
         "runs/critic-$slug/report.json" "$ckpt/"
     echo "shipped $ckpt (TensorBoard curves: runs/critic-$slug/tb)"
 done
+# With no arguments, also the multi-layout critic for the unseen-layout test of
+# bench/evaluate_read.sh: two-chef, two-pot kitchens (the same feature size) other
+# than kitchen/coordination_ring, which it never sees.
+if [ $# -eq 0 ]; then
+    data=()
+    for layout in forced_coordination asymmetric_advantages counter_circuit; do
+        d="data/critic/kitchen_$layout"
+        if [ "$layout" != forced_coordination ]; then
+            "$brigade" collect --env "kitchen/$layout" --episodes 1000 --out "$d"
+            "$brigade" collect --env "kitchen/$layout" --planner expert --episodes 500 \
+                --seed 2000000 --out "$d-expert"
+        fi
+        data+=("$d" "$d-expert")
+    done
+    joined="$(IFS=,; echo "${data[*]}")"
+    "$brigade" train-critic --data "$joined" --out runs/critic-kitchen-two-pot --epochs 8
+    mkdir -p critics/checkpoints/multi/kitchen-two-pot
+    cp runs/critic-kitchen-two-pot/critic.json runs/critic-kitchen-two-pot/critic.safetensors \
+        runs/critic-kitchen-two-pot/report.json critics/checkpoints/multi/kitchen-two-pot/
+    echo "shipped critics/checkpoints/multi/kitchen-two-pot"
+fi

@@ -191,6 +191,9 @@ def _cmd_report(args: argparse.Namespace, extra: list[str], console: Console) ->
         *READ_PLANNERS,
         *(f"read-j [{k}]" for k in ("random", "constant", "oracle")),
         *(f"read-s [{k}]" for k in ("random", "constant", "oracle")),
+        *sorted(
+            {c.planner for c in cells if c.planner.startswith("read") and "[critic" in c.planner}
+        ),
         *BASELINES,
         "expert",
     ]

@@ -3,7 +3,8 @@
 ``brigade report RUN...`` reads the episode records of one or more run
 folders and groups them into cells: (task, start mode, planner, critic). The
 start mode comes from the run's manifest (``task.start``). The critic's kind
-is added to the planner's label only for the controls (``read-j [random]``).
+is added to the planner's label for the controls (``read-j [random]``) and for
+learned critics that never saw the task (``read-j [critic of 3 other layouts]``).
 
 - **Intervals.** Each interval is a percentile bootstrap (10,000 resamples of
   the cell's episodes, seeded), the same method for a rate as for a count.
@@ -71,9 +72,14 @@ def bootstrap(values: Sequence[float], *, resamples: int = 10_000, seed: int = 0
 
 
 def _label(record: EpisodeRecord) -> str:
-    kind = (record.critic or {}).get("kind")
+    critic = record.critic or {}
+    kind = critic.get("kind")
     if kind in ("random", "constant", "oracle"):
         return f"{record.planner} [{kind}]"
+    seen = critic.get("envs")
+    if kind == "learned" and seen and record.env not in seen:
+        count = len(seen)
+        return f"{record.planner} [critic of {count} other layout{'s' if count > 1 else ''}]"
     return record.planner
 
 

@@ -67,3 +67,33 @@ def test_targets_pick_the_best_baseline_by_success_then_steps() -> None:
     ]
     table = targets(cells, ["central", "react", "roco"])
     assert "| react (0.90, 25.0) | 0.95, 19.0 | 0.76 | yes | yes |" in table
+
+
+def test_critics_that_never_saw_the_task_are_named_in_the_label() -> None:
+    from brigade.planners.records import EpisodeRecord
+    from brigade.planners.report import _label
+
+    def record(critic: dict[str, object]) -> EpisodeRecord:
+        return EpisodeRecord(
+            env="kitchen/coordination_ring-v0",
+            planner="read-j",
+            llm="x",
+            seed=0,
+            success=True,
+            env_steps=1,
+            moves=1,
+            llm_queries=1,
+            llm_retries=0,
+            tokens_in=0,
+            tokens_out=0,
+            cost_usd=0.0,
+            wall_s=0.0,
+            failure_kind=None,
+            critic=critic,
+        )
+
+    other = {"kind": "learned", "envs": ["kitchen/a-v0", "kitchen/b-v0"]}
+    own = {"kind": "learned", "envs": ["kitchen/coordination_ring-v0"]}
+    assert _label(record(other)) == "read-j [critic of 2 other layouts]"
+    assert _label(record(own)) == "read-j"
+    assert _label(record({"kind": "oracle"})) == "read-j [oracle]"
