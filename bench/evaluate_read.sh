@@ -38,4 +38,4 @@ done
     --critic critics/checkpoints/multi/kitchen-two-pot --video none \
     --out "$out/unseen-coordination_ring-multi"
 mkdir -p docs/figures
-"$brigade" report "$out"/* --plot docs/figures/read_eval.png --markdown "$out/report.md"
+"$brigade" report "$out"/*/ --plot docs/figures/read_eval.png --markdown "$out/report.md"
