@@ -224,3 +224,14 @@ def test_every_shipped_checkpoint_fits_its_task(folder: str) -> None:
     assert all(low >= 1_000_000 for low, _ in critic.config["data_seeds"].values())
     report = critic.config["report"]["held_out"]
     assert report["expert_preferred"] > 0.6  # the critic tells the expert's moves from mistakes
+
+
+def test_the_multi_layout_critic_never_saw_the_unseen_layout() -> None:
+    critic = build_critic(
+        str(SHIPPED / "multi" / "kitchen-two-pot"), "kitchen/coordination_ring-v0"
+    )
+    assert isinstance(critic, LearnedCritic)
+    assert "kitchen/coordination_ring-v0" not in critic.config["envs"]
+    assert len(critic.config["envs"]) == 3
+    env = envs.make_task("kitchen/coordination_ring")
+    critic.check(CriticState.from_view(env.planner_view()))
