@@ -85,7 +85,7 @@ class TrainConfig:
     bootstrap: bool = True
     subsets: str = "prefix"
     baseline: str = "value"
-    epochs: int = 30
+    epochs: int = 12
     batch_size: int = 256
     lr: float = 1e-3
     lr_schedule: str = "cosine"
