@@ -13,6 +13,7 @@ baseline, and the ensemble's spread is reported as the uncertainty.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ class LearnedCritic(AdvantageCritic):
         self.baseline = str(config.get("baseline", "value"))
         self.gamma = float(config.get("gamma", 1.0))
         self.table = TextTable(net.encoder)
+        # Episodes run in threads share one critic; its text table grows as it scores.
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | Path) -> LearnedCritic:
@@ -77,6 +80,10 @@ class LearnedCritic(AdvantageCritic):
     def _q(self, state: CriticState, rows: list[dict[str, str]]) -> torch.Tensor:
         """Q in return units for joint (partial) actions ``rows``, per head: (K, len(rows))."""
         self.check(state)
+        with self._lock:
+            return self._q_locked(state, rows)
+
+    def _q_locked(self, state: CriticState, rows: list[dict[str, str]]) -> torch.Tensor:
         n = self.net.max_agents
         agents = state.agents
         snippets = [state.snippets[k] if k < len(agents) else "" for k in range(n)]

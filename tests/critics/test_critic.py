@@ -235,3 +235,19 @@ def test_the_multi_layout_critic_never_saw_the_unseen_layout() -> None:
     assert len(critic.config["envs"]) == 3
     env = envs.make_task("kitchen/coordination_ring")
     critic.check(CriticState.from_view(env.planner_view()))
+
+
+def test_one_critic_scores_from_many_threads_as_from_one(small_critic: TrainResult) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    states = [_state(seed)[0] for seed in range(8)]
+    words_ = ["MOVE north", "MOVE west", "INTERACT", "WAIT", "PICK onion", "JUMP", "SERVE", "X"]
+    plans = [
+        [JointPlan((Action("Alice", "WAIT"), Action.parse(f"NAME Bob ACTION {w}")))] for w in words_
+    ]
+    alone = LearnedCritic.load(small_critic.out)
+    expected = [alone.score_joint(s, p).advantage[0] for s, p in zip(states, plans)]
+    shared = LearnedCritic.load(small_critic.out)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda sp: shared.score_joint(*sp).advantage[0], zip(states, plans)))
+    assert np.allclose(got, expected, atol=1e-5)
