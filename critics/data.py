@@ -279,6 +279,8 @@ def load_steps(sources: Iterable[Path | str]) -> StepData:
         raise DataError("no logged episodes found (collect some with `brigade collect`)")
     tables = [_read_table(f) for f in files]
     table = pa.concat_tables([t.select(SCHEMA.names).cast(SCHEMA) for t in tables])
+    if table.num_rows == 0:
+        raise DataError(f"the {len(files)} episode files hold no steps")
     cols = table.to_pydict()
     sizes = {len(f) for f in cols["features"]}
     if len(sizes) != 1:

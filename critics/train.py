@@ -359,7 +359,10 @@ def train(
                 zeros_train,
             ).numpy()
             returns_train = discounted_returns(train_data, rewards_train, config.gamma, tail)
-        targets = torch.from_numpy(((returns_train - mean) / std).astype(np.float32))
+        standardised = (returns_train - mean) / std
+        if config.head == "hlgauss":  # bootstrapped targets may leave the bins' support
+            standardised = np.clip(standardised, *value_range)
+        targets = torch.from_numpy(standardised.astype(np.float32))
         net.train()
         order = rng.permutation(len(rows))
         total = 0.0

@@ -26,6 +26,7 @@ is resumed: episodes already on disk are not collected again.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -107,7 +108,12 @@ class CollectConfig:
         if not self.planners:
             raise ConfigError("name at least one planner", key="planner")
         for name in self.planners:
-            PLANNERS.get(name)
+            if getattr(PLANNERS.get(name).factory, "needs_critic", False):
+                raise ConfigError(
+                    f"{name} needs a critic; collect with a planner that does not "
+                    "(the critic learns from their episodes)",
+                    key="planner",
+                )
         for mode in self.starts:
             if mode not in START_MODES:
                 raise ConfigError(f"must be among {START_MODES}, not {mode!r}", key="start")
@@ -154,7 +160,8 @@ class CollectResult:
 class Collector:
     """Runs a :class:`CollectConfig` (see the module docstring)."""
 
-    def __init__(self, config: CollectConfig):
+    def __init__(self, config: CollectConfig, *, llm: ChatModel | None = None):
+        """Check ``config``; ``llm`` replaces the backend it names (for tests and tools)."""
         config.validate()
         self.config = config
         self.out = Path(config.out)
@@ -165,9 +172,9 @@ class Collector:
         needs_llm = any(
             getattr(PLANNERS.get(p).factory, "needs_llm", True) for p in config.planners
         )
-        self.llm: ChatModel | None = (
-            build_llm(config.llm, options=config.llm_options) if needs_llm else None
-        )
+        self.llm: ChatModel | None = llm
+        if self.llm is None and needs_llm:
+            self.llm = build_llm(config.llm, options=config.llm_options)
         self.ledger = Ledger(PriceTable())
         self.params = SamplingParams(temperature=config.temperature)
 
@@ -204,10 +211,13 @@ class Collector:
     def run(self, progress: Callable[[EpisodeKey, int], None] | None = None) -> CollectResult:
         """Collect every episode not yet on disk; ``progress(key, steps)`` after each."""
         cfg = self.config
+        fingerprint = self.fingerprint()
+        self._check_resume(fingerprint)
         meta = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "config": asdict(cfg),
             "env": self.env_id,
+            "fingerprint": fingerprint,
             "llm": self.llm.describe() if self.llm is not None else None,
         }
         write_meta(self.out, meta)
@@ -221,19 +231,60 @@ class Collector:
                         progress(key, 0)
                     continue
                 rows, failure = self.episode(key)
+                if failure:
+                    failures[failure] = failures.get(failure, 0) + 1
+                if failure == "budget":
+                    break  # nothing more can be asked: stop cleanly with what is on disk
+                # An episode cut by the machinery (rate limit, timeout, server) is not
+                # written, so a resumed collection plays it again; neither is one that
+                # ended before its first step (nothing to learn from).
+                if (failure and failure != "parse") or not rows:
+                    if progress:
+                        progress(key, 0)
+                    continue
                 llm = self.llm.model if self.llm is not None else "none"
                 write_episode(self.out, key, rows, llm=llm)
                 collected += 1
                 steps += len(rows)
-                successes += bool(rows and rows[-1].success)
-                if failure:
-                    failures[failure] = failures.get(failure, 0) + 1
+                successes += bool(rows[-1].success)
                 if progress:
                     progress(key, len(rows))
         finally:
             if self.llm is not None:
                 self.llm.close()
         return CollectResult(self.out, collected, skipped, steps, successes, failures)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the logged episodes depend on besides their keys (must match to resume)."""
+        cfg = self.config
+        return {
+            "llm": cfg.llm,
+            "llm_model": self.llm.model if self.llm is not None else None,
+            "temperature": cfg.temperature,
+            "task": cfg.task,
+            "planner_options": cfg.planner_options,
+            "llm_options": cfg.llm_options,
+            "perturb_steps": cfg.perturb_steps,
+        }
+
+    def _check_resume(self, fingerprint: dict[str, Any]) -> None:
+        """Refuse to add episodes of other settings to a folder that holds this task's."""
+        path = self.out / "meta.json"
+        if not path.exists():
+            return
+        for old in json.loads(path.read_text()).get("collections", []):
+            if old.get("env") != self.env_id or "fingerprint" not in old:
+                continue
+            previous = old["fingerprint"]
+            differ = sorted(
+                k for k in set(previous) | set(fingerprint) if previous.get(k) != fingerprint.get(k)
+            )
+            if differ:
+                raise ConfigError(
+                    f"{self.out} holds {self.env_id} episodes collected with other settings "
+                    f"({', '.join(differ)}); collect into another folder",
+                    key=differ[0],
+                )
 
     def episode(self, key: EpisodeKey) -> tuple[list[StepRow], str | None]:
         """Play and log one episode; return its rows and why it ended early, if it did."""

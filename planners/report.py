@@ -97,7 +97,9 @@ def load_cells(runs: Iterable[Path | str]) -> list[Cell]:
     Raises:
         BrigadeError: A folder holds no records.
     """
-    groups: dict[tuple[str, str, str], list[EpisodeRecord]] = {}
+    # (env, start, label, critic hash) -> seed -> record: an episode given twice (the
+    # same folder passed twice, or two runs of one cell) counts once, the later one.
+    found: dict[tuple[str, str, str, str], dict[int, EpisodeRecord]] = {}
     for run in map(Path, runs):
         records = latest_records(read_records(run / "episodes.jsonl"))
         if not records:
@@ -106,7 +108,18 @@ def load_cells(runs: Iterable[Path | str]) -> list[Cell]:
         for record in records:
             if record.infrastructure_failure:
                 continue
-            groups.setdefault((record.env, start, _label(record)), []).append(record)
+            digest = str((record.critic or {}).get("hash", ""))
+            key = (record.env, start, _label(record), digest)
+            found.setdefault(key, {})[record.seed] = record
+    # Two learned critics in one cell are told apart by their hashes.
+    hashes: dict[tuple[str, str, str], set[str]] = {}
+    for env, start, label, digest in found:
+        hashes.setdefault((env, start, label), set()).add(digest)
+    groups: dict[tuple[str, str, str], list[EpisodeRecord]] = {}
+    for (env, start, label, digest), by_seed in found.items():
+        if len(hashes[(env, start, label)]) > 1:
+            label = f"{label} <{digest or 'none'}>"
+        groups[(env, start, label)] = list(by_seed.values())
     cells = []
     for (env, start, planner), group in sorted(groups.items()):
         group.sort(key=lambda r: r.seed)
@@ -132,7 +145,9 @@ def markdown(cells: Sequence[Cell], order: Sequence[str] = ()) -> str:
     for env, start in dict.fromkeys((c.env, c.start) for c in cells):
         rows = [c for c in cells if (c.env, c.start) == (env, start)]
         rows.sort(key=lambda c: (rank.get(c.planner, len(rank)), c.planner))
-        out.append(f"### `{env}`, {start} start ({rows[0].episodes} seeds)\n")
+        counts = sorted({c.episodes for c in rows})
+        seeds = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        out.append(f"### `{env}`, {start} start ({seeds} seeds)\n")
         out.append("| planner | SR | ES | NQ |")
         out.append("|---|---:|---:|---:|")
         for c in rows:

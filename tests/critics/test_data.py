@@ -22,6 +22,8 @@ from brigade.critics.data import (
 from brigade.errors import ConfigError, RegistryError
 from brigade.planners.collect import CollectConfig, Collector, CollectResult, collect
 
+from ..fakes.scripted_chat import ScriptedChat
+
 
 def test_a_collection_logs_every_step_with_its_columns(small_data: CollectResult) -> None:
     data = load_steps([small_data.out])
@@ -130,3 +132,51 @@ def test_episode_files_are_parquet_with_the_schema_version(small_data: CollectRe
     table = pq.read_table(episode_files([small_data.out])[0])
     assert table.schema.metadata[b"brigade.schema_version"] == str(SCHEMA_VERSION).encode()
     assert table.schema.field("terminated").type == pa.bool_()
+
+
+def _flaky(error: Exception, fail: int) -> ScriptedChat:
+    """A chat model that fails its first ``fail`` calls with ``error``, then says WAIT."""
+    calls = {"n": 0}
+    wait = "EXECUTE\nNAME Alice ACTION WAIT\nNAME Bob ACTION WAIT"
+
+    def reply(messages: object) -> str | Exception:
+        calls["n"] += 1
+        return error if calls["n"] <= fail else wait
+
+    return ScriptedChat(reply)
+
+
+def test_episodes_cut_by_the_server_are_not_written_and_are_redone(tmp_path: Path) -> None:
+    from brigade.errors import ServerError
+
+    config = CollectConfig(
+        env="kitchen-read/cramped_room", episodes=2, start="standard", out=str(tmp_path)
+    )
+    first = Collector(config, llm=_flaky(ServerError("down"), fail=1000)).run()
+    assert first.collected == 0 and first.failures == {"server_error": 2}
+    assert episode_files([tmp_path]) == []
+    second = Collector(config, llm=_flaky(ServerError("down"), fail=0)).run()
+    assert second.collected == 2 and second.skipped == 0
+
+
+def test_a_spent_budget_stops_the_collection(tmp_path: Path) -> None:
+    from brigade.errors import BudgetExceededError
+
+    config = CollectConfig(
+        env="kitchen-read/cramped_room", episodes=5, start="standard", out=str(tmp_path)
+    )
+    result = Collector(config, llm=_flaky(BudgetExceededError("spent"), fail=1000)).run()
+    assert result.failures == {"budget": 1} and result.collected == 0
+
+
+def test_a_folder_refuses_episodes_of_other_settings(tmp_path: Path) -> None:
+    base = dict(env="kitchen-read/cramped_room", planner="expert", episodes=1, out=str(tmp_path))
+    collect(CollectConfig(**base))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="other settings") as info:
+        collect(CollectConfig(**base, perturb_steps=9))  # type: ignore[arg-type]
+    assert info.value.key == "perturb_steps"
+
+
+def test_read_planners_cannot_collect_their_own_critic_data() -> None:
+    with pytest.raises(ConfigError, match="needs a critic"):
+        Collector(CollectConfig(planner="read-j"))

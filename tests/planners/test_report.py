@@ -97,3 +97,17 @@ def test_critics_that_never_saw_the_task_are_named_in_the_label() -> None:
     assert _label(record(other)) == "read-j [critic of 2 other layouts]"
     assert _label(record(own)) == "read-j"
     assert _label(record({"kind": "oracle"})) == "read-j [oracle]"
+
+
+def test_a_folder_given_twice_counts_once(tmp_path: Path) -> None:
+    run(
+        RunConfig(
+            env="kitchen-read/cramped_room",
+            planner="expert",
+            episodes=2,
+            video="none",
+            out=str(tmp_path / "a"),
+        )
+    )
+    cells = load_cells([tmp_path / "a", tmp_path / "a"])
+    assert [c.episodes for c in cells] == [2]
