@@ -251,3 +251,16 @@ def test_one_critic_scores_from_many_threads_as_from_one(small_critic: TrainResu
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda sp: shared.score_joint(*sp).advantage[0], zip(states, plans)))
     assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_the_text_table_grows_and_keeps_every_row() -> None:
+    from brigade.critics.texts import TextTable
+
+    enc = VocabEncoder.fit([f"word{k}" for k in range(300)], dim=4)
+    table = TextTable(enc)
+    texts = [f"word{k}" for k in range(300)]
+    first = table.ids(texts[:10])
+    ids = table.ids(texts)
+    assert list(ids[:10]) == list(first) and len(set(ids.tolist())) == 300
+    assert torch.equal(table.gather(torch.from_numpy(ids)), enc.prepare(texts))
+    assert table.ids([""])[0] == 0
