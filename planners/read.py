@@ -114,12 +114,12 @@ class ReadPlanner(LLMPlanner):
         self.unreadable = 0
 
     def stats(self) -> dict[str, int | float]:
-        """Proposals, rejections and steps that hit the round cap."""
+        """Proposals, rejections, and refinement loops that reached the round cap."""
         return {
             **super().stats(),
             "proposals": self.proposals,
             "rejections": self.rejections,
-            "capped_steps": self.capped,
+            "capped_loops": self.capped,
             "unreadable_refinements": self.unreadable,
         }
 
