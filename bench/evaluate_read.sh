@@ -20,6 +20,10 @@ for env in "${tasks[@]}"; do
         if [ "$start" = random ]; then opt=(--task.start=random); fi
         "$brigade" run --env "$env" --planner "$planners" --episodes "$episodes" --video none \
             --out "$out/$slug-$start" "${opt[@]}"
+        # ReAd-S accepting within one standard deviation of the critic's ensemble
+        # (not the paper's rule; docs/results.md).
+        "$brigade" run --env "$env" --planner read-s --planner.optimism=1 --episodes "$episodes" \
+            --video none --out "$out/$slug-$start-read-s-optimism" "${opt[@]}"
         for control in random constant oracle; do
             "$brigade" run --env "$env" --planner read-j --critic "$control" --episodes "$episodes" \
                 --video none --out "$out/$slug-$start-$control" "${opt[@]}"

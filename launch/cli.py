@@ -187,12 +187,14 @@ def _cmd_report(args: argparse.Namespace, extra: list[str], console: Console) ->
     from brigade.planners.report import load_cells, markdown, plot, targets
 
     cells = load_cells(args.runs)
+    controls = ("random", "constant", "oracle")
+    known = {*READ_PLANNERS, *(f"{p} [{k}]" for p in ("read-j", "read-s") for k in controls)}
     order = [
         *READ_PLANNERS,
         *(f"read-j [{k}]" for k in ("random", "constant", "oracle")),
         *(f"read-s [{k}]" for k in ("random", "constant", "oracle")),
         *sorted(
-            {c.planner for c in cells if c.planner.startswith("read") and "[critic" in c.planner}
+            {c.planner for c in cells if c.planner.startswith("read") and c.planner not in known}
         ),
         *BASELINES,
         "expert",

@@ -58,11 +58,17 @@ class ReadConfig(LLMPlannerConfig):
         threshold: The advantage a proposal must reach at the first step (zero or more).
         max_rounds: Proposals per step (ReAd-J) or per agent per step (ReAd-S).
         refine: Refine on the critic's score; ``False`` is the single-proposal ablation.
+        optimism: Accept when the score plus this many standard deviations of the
+            critic's ensemble reaches the threshold (0, the paper's rule: the score
+            itself). Not in the paper; it spares ReAd-S the loops in which every
+            proposal scores a little below zero within the critic's own uncertainty
+            (docs/results.md).
     """
 
     threshold: float = 0.0
     max_rounds: int = 15
     refine: bool = True
+    optimism: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for bad values."""
@@ -71,6 +77,8 @@ class ReadConfig(LLMPlannerConfig):
             raise ConfigError("must be zero or more", key="threshold")
         if self.max_rounds < 1:
             raise ConfigError("must be at least 1", key="max_rounds")
+        if self.optimism < 0:
+            raise ConfigError("must be zero or more", key="optimism")
 
 
 @dataclass
@@ -132,7 +140,8 @@ class ReadPlanner(LLMPlanner):
         """Note the score in the transcript; return it and whether it clears the threshold."""
         assert self.chat is not None
         value = float(scores.advantage[0])
-        ok = (not self.config.refine) or value >= self.threshold
+        spread = float(scores.uncertainty[0]) if scores.uncertainty is not None else 0.0
+        ok = (not self.config.refine) or value + self.config.optimism * spread >= self.threshold
         data: dict[str, Any] = {
             "score": value,
             "threshold": self.threshold,

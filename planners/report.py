@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,12 +84,23 @@ def _label(record: EpisodeRecord) -> str:
     return record.planner
 
 
-def _start(run: Path) -> str:
+def _run_config(run: Path) -> dict[str, Any]:
     manifest = run / "manifest.json"
     if not manifest.exists():
-        return "standard"
-    config = json.loads(manifest.read_text()).get("config", {})
-    return str(config.get("task", {}).get("start", "standard"))
+        return {}
+    config: dict[str, Any] = json.loads(manifest.read_text()).get("config", {})
+    return config
+
+
+def _start(run: Path) -> str:
+    return str(_run_config(run).get("task", {}).get("start", "standard"))
+
+
+def _options(run: Path) -> str:
+    """The run's planner options as a label suffix (``{optimism=1.0}``), or empty."""
+    options = _run_config(run).get("planner_options", {})
+    flat = [f"{k}={v}" for k, v in sorted(options.items()) if not isinstance(v, dict)]
+    return f" {{{', '.join(flat)}}}" if flat else ""
 
 
 def load_cells(runs: Iterable[Path | str]) -> list[Cell]:
@@ -104,12 +116,12 @@ def load_cells(runs: Iterable[Path | str]) -> list[Cell]:
         records = latest_records(read_records(run / "episodes.jsonl"))
         if not records:
             raise BrigadeError(f"{run} holds no episode records (episodes.jsonl)")
-        start = _start(run)
+        start, options = _start(run), _options(run)
         for record in records:
             if record.infrastructure_failure:
                 continue
             digest = str((record.critic or {}).get("hash", ""))
-            key = (record.env, start, _label(record), digest)
+            key = (record.env, start, _label(record) + options, digest)
             found.setdefault(key, {})[record.seed] = record
     # Two learned critics in one cell are told apart by their hashes.
     hashes: dict[tuple[str, str, str], set[str]] = {}

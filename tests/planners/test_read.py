@@ -224,3 +224,24 @@ def test_an_unreadable_first_proposal_is_the_planners_failure() -> None:
     env, _, _ = setup(planner, ListCritic([]), ["no idea", "still no idea"])
     with pytest.raises(ParseFailure):
         planner.plan(env.planner_view())
+
+
+class SpreadCritic(ListCritic):
+    """Scores from a list, each with an ensemble spread of 1."""
+
+    def _next(self) -> Scores:
+        return Scores(np.array([self.scores.pop(0)]), np.array([1.0]))
+
+
+def test_optimism_accepts_scores_within_the_critics_uncertainty() -> None:
+    replies = [joint("WAIT", "WAIT"), joint("MOVE north", "WAIT")]
+    strict = ReadJPlanner(ReadConfig(threshold=0.0))
+    env, _, session = setup(strict, SpreadCritic([-0.5, 0.1]), replies)
+    strict.plan(env.planner_view())
+    assert session.queries == 2  # -0.5 < 0: rejected
+    lenient = ReadJPlanner(ReadConfig(threshold=0.0, optimism=1.0))
+    env, _, session = setup(lenient, SpreadCritic([-0.5, 0.1]), replies)
+    lenient.plan(env.planner_view())
+    assert session.queries == 1  # -0.5 + 1 x 1.0 >= 0: accepted
+    with pytest.raises(ConfigError):
+        ReadConfig(optimism=-1).validate()

@@ -111,3 +111,19 @@ def test_a_folder_given_twice_counts_once(tmp_path: Path) -> None:
     )
     cells = load_cells([tmp_path / "a", tmp_path / "a"])
     assert [c.episodes for c in cells] == [2]
+
+
+def test_planner_options_of_a_run_are_named_in_the_label(tmp_path: Path) -> None:
+    run(
+        RunConfig(
+            env="kitchen-read/cramped_room",
+            planner="read-s",
+            critic="constant",
+            planner_options={"optimism": 1.0},
+            episodes=1,
+            video="none",
+            out=str(tmp_path / "o"),
+        )
+    )
+    (cell,) = load_cells([tmp_path / "o"])
+    assert cell.planner == "read-s [constant] {optimism=1.0}"
