@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,13 +99,18 @@ class VocabEncoder(TextEncoder):
 
 
 class _MiniLM:
-    """The frozen sentence embedder, loaded once per process, with a text cache."""
+    """The frozen sentence embedder, loaded once per process, with a bounded text cache.
+
+    The cache keeps the most recently used ``capacity`` texts (about 1.5 KB each),
+    so a critic that scores new states for hours does not grow without bound.
+    """
 
     _lock = threading.Lock()
     _model: Any = None
 
-    def __init__(self) -> None:
-        self.cache: dict[str, np.ndarray] = {}
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.capacity = capacity
 
     @classmethod
     def model(cls) -> Any:
@@ -129,7 +135,12 @@ class _MiniLM:
             )
             for text, vector in zip(missing, vectors):
                 self.cache[text] = np.asarray(vector, dtype=np.float32)
-        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 384), "f4")
+        found = [self.cache[t] for t in texts]
+        for text in texts:
+            self.cache.move_to_end(text)
+        while len(self.cache) > self.capacity:
+            self.cache.popitem(last=False)
+        return np.stack(found) if found else np.zeros((0, 384), "f4")
 
 
 class MiniLMEncoder(TextEncoder):

