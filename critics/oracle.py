@@ -18,6 +18,7 @@ import numpy as np
 
 from brigade.action import Action
 from brigade.critic import AdvantageCritic, CriticState, Scores
+from brigade.critics.returns import PROGRESS_POINTS
 from brigade.plan import JointPlan
 from brigade.task_env import TaskEnv
 
@@ -50,7 +51,7 @@ class OracleCritic(AdvantageCritic):
             while True:
                 outcome = env.execute(plan)
                 now = env.progress()
-                total += discount * 100.0 * (now - progress)
+                total += discount * PROGRESS_POINTS * (now - progress)
                 progress, discount = now, discount * self.gamma
                 if outcome.done:
                     return total

@@ -26,12 +26,14 @@ from brigade.critics.data import StepData
 from brigade.errors import ConfigError
 
 REWARDS = ("progress", "sparse", "shaped")
+#: Progress is counted in points: a whole task is worth 100.
+PROGRESS_POINTS = 100.0
 
 
 def step_rewards(data: StepData, mode: str) -> np.ndarray:
     """The reward of each row under ``mode`` (see the module docstring)."""
     if mode == "progress":
-        return np.asarray((data.progress_next - data.progress) * 100.0, dtype=np.float64)
+        return np.asarray((data.progress_next - data.progress) * PROGRESS_POINTS, dtype=np.float64)
     if mode == "sparse":
         return np.asarray(data.reward, dtype=np.float64)
     if mode == "shaped":

@@ -48,12 +48,6 @@ def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
     ``--planner.max_replans=2`` sets the planners' options (``planner_options``),
     as ``planner`` itself names the planners.
     """
-    overrides = []
-    for item in extra:
-        text = item[2:] if item.startswith("--") else item
-        if text.startswith("planner."):
-            text = "planner_options." + text[len("planner.") :]
-        overrides.append(text)
     named = {
         "env": args.env,
         "planner": args.planner,
@@ -69,7 +63,10 @@ def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
         "budget_usd": args.budget_usd,
         "critic": args.critic,
     }
-    overrides += [f"{k}={v}" for k, v in named.items() if v is not None]
+    overrides = [
+        "planner_options." + text[len("planner.") :] if text.startswith("planner.") else text
+        for text in _dotted(extra, named)
+    ]
     if args.overwrite:
         overrides.append("overwrite=true")
     if args.no_video:

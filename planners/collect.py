@@ -25,7 +25,6 @@ is resumed: episodes already on disk are not collected again.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -39,9 +38,7 @@ from brigade import envs
 from brigade.action import Action
 from brigade.agents.backends import build_llm
 from brigade.agents.ledger import Ledger, PriceTable
-from brigade.agents.session import ChatSession
 from brigade.chat import ChatModel, SamplingParams
-from brigade.config import load_config
 from brigade.critics.data import (
     COLLECT_SEED_BASE,
     EpisodeKey,
@@ -53,7 +50,7 @@ from brigade.critics.data import (
 from brigade.errors import ConfigError, InfrastructureError, ParseFailure
 from brigade.plan import JointPlan
 from brigade.planners.registry import PLANNERS
-from brigade.planners.runner import NoChat
+from brigade.planners.runner import attach_expert, episode_chat, planner_config
 from brigade.task_env import TaskEnv
 
 START_MODES = ("standard", "random", "perturbed")
@@ -166,7 +163,10 @@ class Collector:
         self.config = config
         self.out = Path(config.out)
         self.env_id = envs.spec(config.env).id
-        self.planner_configs = {name: self._planner_config(name) for name in config.planners}
+        self.planner_configs = {
+            name: planner_config(name, config.planners, config.planner_options)
+            for name in config.planners
+        }
         for mode in config.starts:  # a start mode the task lacks fails now, not mid-run
             self._make_env(mode)
         needs_llm = any(
@@ -177,22 +177,6 @@ class Collector:
             self.llm = build_llm(config.llm, options=config.llm_options)
         self.ledger = Ledger(PriceTable())
         self.params = SamplingParams(temperature=config.temperature)
-
-    def _planner_config(self, name: str) -> Any:
-        entry = PLANNERS.get(name)
-        names = {f.name for f in dataclasses.fields(entry.config)}
-        values = {k: v for k, v in self.config.planner_options.items() if k in names}
-        unknown = [
-            k
-            for k in self.config.planner_options
-            if not any(
-                k in {f.name for f in dataclasses.fields(PLANNERS.get(p).config)}
-                for p in self.config.planners
-            )
-        ]
-        if unknown:
-            raise ConfigError("no chosen planner has this setting", key=f"planner.{unknown[0]}")
-        return load_config(entry.config, values=values) if values else entry.config()
 
     def _make_env(self, mode: str) -> TaskEnv:
         task = dict(self.config.task)
@@ -300,17 +284,11 @@ class Collector:
                     env.reset(key.seed)  # the perturbation ended the episode: start over
                     break
         planner = PLANNERS.build(key.planner, self.planner_configs[key.planner])
-        chat: ChatSession | NoChat
-        if planner.needs_llm:
-            assert self.llm is not None
-            chat = ChatSession(
-                self.llm, self.ledger, params=self.params, episode_seed=key.seed, episode=key.slug
-            )
-        else:
-            chat = NoChat()
-        expert_plan = getattr(env, "expert_plan", None)
-        if getattr(planner, "needs_expert", False) and callable(expert_plan):
-            planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
+        chat = episode_chat(
+            planner, self.llm, self.ledger, self.params, seed=key.seed, episode=key.slug
+        )
+        attach_expert(planner, env)
+        expert_plan = getattr(env, "expert_plan", None)  # labels for the held-out report
         view = env.planner_view()
         rows: list[StepRow] = []
         failure: str | None = None

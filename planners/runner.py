@@ -220,6 +220,62 @@ def _slug(env_id: str, planner: str, seed: int) -> str:
     return f"{env_id.replace('/', '_')}__{planner}__{seed}"
 
 
+def planner_config(name: str, planners: list[str], options: dict[str, Any]) -> Any:
+    """The config of planner ``name``: shared options it has, then options given for it by name.
+
+    Args:
+        name: The planner.
+        planners: Every planner of the run (an option must belong to one of them).
+        options: ``{setting: value}`` for every planner that has it, or
+            ``{planner: {setting: value}}`` for one.
+
+    Raises:
+        ConfigError: An option no chosen planner has (with the closest valid one).
+    """
+    entry = PLANNERS.get(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    values: dict[str, Any] = {}
+    chosen = {f.name for p in planners for f in dataclasses.fields(PLANNERS.get(p).config)}
+    for key, value in options.items():
+        if key in PLANNERS and isinstance(value, dict):
+            if key == name:
+                values.update(value)
+        elif key in fields:
+            values[key] = value
+        elif key not in chosen:
+            valid = sorted(chosen)
+            raise ConfigError(
+                f"no chosen planner has this setting{did_you_mean(key, valid)}; "
+                f"settings: {', '.join(valid) or 'none'} (or planner.<name>.<setting>)",
+                key=f"planner.{key}",
+            )
+    return load_config(entry.config, values=values) if values else entry.config()
+
+
+def episode_chat(
+    planner: Planner,
+    llm: ChatModel | None,
+    ledger: Ledger,
+    params: SamplingParams,
+    *,
+    seed: int,
+    run: str = "",
+    episode: str = "",
+) -> ChatSession | NoChat:
+    """The chat client of one episode: a session on ``llm``, or none for planners without one."""
+    if not planner.needs_llm:
+        return NoChat()
+    assert llm is not None
+    return ChatSession(llm, ledger, params=params, episode_seed=seed, run=run, episode=episode)
+
+
+def attach_expert(planner: Planner, env: Any) -> None:
+    """Give the environment's expert to the planner that asks for it (the ceiling) only."""
+    expert_plan = getattr(env, "expert_plan", None)
+    if getattr(planner, "needs_expert", False) and callable(expert_plan):
+        planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
+
+
 class Runner:
     """Plays the episodes of one :class:`RunConfig` (see the module docstring)."""
 
@@ -235,7 +291,9 @@ class Runner:
         self.run_id = self.out.name
         # Check every setting before anything runs: a typo must not surface in a
         # worker thread after the run folder exists.
-        self.planner_configs = {p: self._planner_config(p) for p in config.planners}
+        self.planner_configs = {
+            p: planner_config(p, config.planners, config.planner_options) for p in config.planners
+        }
         self.task_settings = {e: self._task_settings(e) for e in config.env_ids}
         self.critics: dict[str, dict[str, Any]] = {}
         if any(getattr(PLANNERS.get(p).factory, "needs_critic", False) for p in config.planners):
@@ -266,33 +324,6 @@ class Runner:
         self.stopped: str | None = None
 
     # ------------------------------------------------------------------ the run
-
-    def _planner_config(self, name: str) -> Any:
-        """The planner's config: shared options it has, then options given for it by name.
-
-        Raises:
-            ConfigError: An option no chosen planner has (with the closest valid one).
-        """
-        entry = PLANNERS.get(name)
-        fields = {f.name for f in dataclasses.fields(entry.config)}
-        values: dict[str, Any] = {}
-        chosen = {
-            f.name for p in self.config.planners for f in dataclasses.fields(PLANNERS.get(p).config)
-        }
-        for key, value in self.config.planner_options.items():
-            if key in PLANNERS and isinstance(value, dict):
-                if key == name:
-                    values.update(value)
-            elif key in fields:
-                values[key] = value
-            elif key not in chosen:
-                valid = sorted(chosen)
-                raise ConfigError(
-                    f"no chosen planner has this setting{did_you_mean(key, valid)}; "
-                    f"settings: {', '.join(valid) or 'none'} (or planner.<name>.<setting>)",
-                    key=f"planner.{key}",
-                )
-        return load_config(entry.config, values=values) if values else entry.config()
 
     def _task_settings(self, env_id: str) -> dict[str, Any]:
         """The task's resolved settings (building the task once checks the overrides)."""
@@ -493,24 +524,10 @@ class Runner:
         view = env.planner_view()
         planner = self._build_planner(planner_name)
         slug = _slug(env_id, planner_name, seed)
-        chat: ChatSession | NoChat
-        if planner.needs_llm:
-            assert self.llm is not None
-            chat = ChatSession(
-                self.llm,
-                self.ledger,
-                params=self.params,
-                episode_seed=seed,
-                run=self.run_id,
-                episode=slug,
-            )
-        else:
-            chat = NoChat()
-        if getattr(planner, "needs_expert", False):
-            # Only the ceiling reads the ground truth; no other planner ever gets it.
-            expert_plan = getattr(env, "expert_plan", None)
-            if callable(expert_plan):
-                planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
+        chat = episode_chat(
+            planner, self.llm, self.ledger, self.params, seed=seed, run=self.run_id, episode=slug
+        )
+        attach_expert(planner, env)  # only the ceiling reads the ground truth
         critic = None
         if getattr(planner, "needs_critic", False):
             critic = build_critic(cfg.critic, env_id, env=env, seed=seed)
