@@ -1,0 +1,1 @@
+"""The manipulation table: DV-RoCoBench's tasks on MuJoCo and PyBullet."""
