@@ -81,11 +81,11 @@ class ArmIK:
             orientation_cost=1.0 if quaternion is not None else 0.0,
             lm_damping=1e-3,
         )
-        rotation = mink.SO3(np.asarray(quaternion if quaternion is not None else (1, 0, 0, 0)))
-        if quaternion is None:
-            # Keep the current orientation as a nominal target; its cost is zero.
-            current = configuration.get_transform_frame_to_world(f"{arm}/tool", "site")
-            rotation = current.rotation()
+        if quaternion is not None:
+            rotation = mink.SO3(np.asarray(quaternion))
+        else:
+            # The current orientation as a nominal target; its cost is zero.
+            rotation = configuration.get_transform_frame_to_world(f"{arm}/tool", "site").rotation()
         frame.set_target(mink.SE3.from_rotation_and_translation(rotation, np.asarray(position)))
         posture = mink.PostureTask(self.model, cost=1e-3)
         posture.set_target_from_configuration(configuration)
@@ -93,8 +93,9 @@ class ArmIK:
         frozen = [d for d in range(self.model.nv) if d not in own]
         constraints = [mink.DofFreezingTask(self.model, dof_indices=frozen)]
         errors = (np.inf, np.inf)
+        converged = False
         iterations = 0
-        while iterations < max_iterations:
+        while iterations < max_iterations and not converged:
             iterations += 1
             velocity = mink.solve_ik(
                 configuration,
@@ -108,13 +109,9 @@ class ArmIK:
             configuration.integrate_inplace(velocity, DT)
             error = frame.compute_error(configuration)
             errors = (float(np.linalg.norm(error[:3])), float(np.linalg.norm(error[3:])))
-            if errors[0] < POSITION_TOLERANCE and (
+            converged = errors[0] < POSITION_TOLERANCE and (
                 quaternion is None or errors[1] < ORIENTATION_TOLERANCE
-            ):
-                break
-        converged = errors[0] < POSITION_TOLERANCE and (
-            quaternion is None or errors[1] < ORIENTATION_TOLERANCE
-        )
+            )
         return IKSolution(
             q=configuration.q[index.qpos].copy(),
             converged=converged,

@@ -8,7 +8,7 @@ their worlds from it, so both engines simulate the same scene.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from brigade.envs.table.geometry import Region, Vec3
@@ -38,7 +38,7 @@ class BodySpec:
         shape: ``box`` (``size`` = half extents) or ``cylinder`` (``size`` =
             radius, half height, unused).
         size: See ``shape``.
-        position: The centre at the episode's start, before jitter.
+        position: The centre at the episode's start.
         rgba: Colour.
         mass: Kilograms (ignored for fixed bodies).
         fixed: A fixture welded to the table (panels, bin, board).
@@ -59,19 +59,6 @@ class BodySpec:
     def half_height(self) -> float:
         """Half the body's height."""
         return self.size[2] if self.shape == "box" else self.size[1]
-
-    @property
-    def half_width(self) -> float:
-        """Half the body's largest horizontal extent."""
-        return max(self.size[0], self.size[1]) if self.shape == "box" else self.size[0]
-
-    def footprint(self) -> Region:
-        """The rectangle the body covers on the table at its start."""
-        return Region.around(self.position[0], self.position[1], self.half_width)
-
-    def at(self, position: Vec3) -> BodySpec:
-        """The same body at another start position."""
-        return replace(self, position=position)
 
 
 @dataclass(frozen=True)
@@ -109,14 +96,10 @@ class SceneSpec:
     Attributes:
         arms: In planning order.
         bodies: Movable objects and fixtures.
-        jitter: Largest random shift (metres, each of x and y) of the movable
-            bodies' start positions per seed, so seeds give different episodes.
     """
 
     arms: tuple[ArmSpec, ...]
     bodies: tuple[BodySpec, ...]
-    jitter: float = 0.01
-    cameras: tuple[str, ...] = field(default=("front", "top"))
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.arms] + [b.name for b in self.bodies]

@@ -30,10 +30,6 @@ class Pose:
         """``point`` (world frame) expressed in this pose's frame."""
         return rotate(conjugate(self.quaternion), np.subtract(point, self.position))
 
-    def up_axis(self) -> np.ndarray:
-        """The frame's z axis in the world frame."""
-        return rotate(self.quaternion, np.array([0.0, 0.0, 1.0]))
-
 
 def conjugate(q: Quaternion) -> Quaternion:
     """The inverse rotation of a unit quaternion."""

@@ -231,7 +231,7 @@ class TableTask(ABC):
         return [held] if held else []
 
     def initial_state(self) -> TableState:
-        """The state at the start, before jitter, with tools at their home positions."""
+        """The state at the start, with tools at their home positions."""
         bodies = {b.name: Pose(b.position) for b in self.scene.movable}
         tools = {arm.name: Pose(self.home(arm.name)) for arm in self.scene.arms}
         return TableState(bodies, tools, {arm.name: None for arm in self.scene.arms})
