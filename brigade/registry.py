@@ -166,6 +166,8 @@ class EnvSpec:
         task_kwargs: Keyword arguments ``make_task`` gets (overridable; recorded in manifests).
         identity: Keyword arguments that define the task (a layout, a mode): they
             cannot be overridden, since the id would then name something else.
+        runner_options: Runner-wide settings the task accepts as keyword
+            arguments (the kitchen's ``cell_px`` for its videos).
     """
 
     id: str
@@ -175,6 +177,7 @@ class EnvSpec:
     parallel_kwargs: dict[str, Any] = field(default_factory=dict)
     task_kwargs: dict[str, Any] = field(default_factory=dict)
     identity: tuple[str, ...] = ()
+    runner_options: tuple[str, ...] = ()
 
     def check_overrides(self, kwargs: dict[str, Any]) -> None:
         """Refuse overrides of the keys that define the task.

@@ -15,7 +15,8 @@ from brigade.task_env import TaskEnv
 
 #: The environment registry; built-in simulators load on first use, then plug-ins.
 ENVS = EnvRegistry(
-    entry_point_group="brigade.envs", builtins=("brigade.envs.kitchen.registration",)
+    entry_point_group="brigade.envs",
+    builtins=("brigade.envs.kitchen.registration", "brigade.envs.table.registration"),
 )
 
 

@@ -519,7 +519,10 @@ class Runner:
             return None
         cfg = self.config
         start = time.perf_counter()
-        env = envs.make_task(env_id, **{**cfg.task, "record_frames": video, "cell_px": cfg.cell_px})
+        options = {"cell_px": cfg.cell_px}
+        accepted = envs.spec(env_id).runner_options
+        extra = {key: value for key, value in options.items() if key in accepted}
+        env = envs.make_task(env_id, **{**cfg.task, "record_frames": video, **extra})
         env.reset(seed)
         view = env.planner_view()
         planner = self._build_planner(planner_name)

@@ -71,6 +71,7 @@ def register_all() -> None:
                 description=f"Overcooked-AI kitchen '{layout}': deliver {SOUPS_TO_WIN} soups",
                 parallel_kwargs={"layout": layout},
                 identity=IDENTITY,
+                runner_options=("cell_px",),
                 task_kwargs={
                     "layout": layout,
                     "mode": "skills",
@@ -88,6 +89,7 @@ def register_all() -> None:
                 description=f"ReAd's Overcooked '{name}': one 2-onion soup in {limit} moves",
                 parallel_kwargs={"layout": layout},
                 identity=IDENTITY,
+                runner_options=("cell_px",),
                 task_kwargs={
                     "layout": layout,
                     "mode": "moves",

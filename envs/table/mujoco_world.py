@@ -10,7 +10,9 @@ sideways move with under half a millimetre of slip (docs/table.md).
 
 from __future__ import annotations
 
+import io
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mujoco
@@ -18,19 +20,28 @@ import numpy as np
 
 from brigade.envs.table.geometry import TABLE_HALF, Vec3
 from brigade.envs.table.mujoco_urdf import urdf_for_mujoco
+from brigade.envs.table.parts import (
+    CAMERAS,
+    FLOOR_Z,
+    FRICTION,
+    TABLE_RGBA,
+    TABLE_THICKNESS,
+    TIMESTEP,
+    TOOL_FRAME,
+    TOOL_PARTS,
+    WALL,
+)
 from brigade.envs.table.robots import MODELS, RobotModel
 from brigade.envs.table.spec import ArmSpec, BodySpec, SceneSpec
-from brigade.envs.table.state import Pose, TableState
+from brigade.envs.table.state import Pose
+from brigade.envs.table.world import SUCTION_RANGE, TableWorld
 
-TIMESTEP = 0.002
-TABLE_THICKNESS = 0.05
 #: Critical damping ratio of the arms' position servos (2 settles a 0.3 rad step
 #: in 0.5-0.8 s with a few hundredths of a radian of overshoot).
 DAMPRATIO = 2.0
 #: Contact stiffness for objects and fingers (a stiffer contact than MuJoCo's
 #: default keeps grasped objects from creeping).
 SOLREF = (0.005, 1.0)
-WALL = 0.008  # thickness of the bin's walls
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,10 @@ class ArmIndex:
     actuators: np.ndarray
     gripper_actuator: int | None
     tool_site: int
+    fingers: tuple[int, ...]
+    flange: int
+    cup: int
+    suction: dict[str, int]
 
 
 def _quat_yaw(yaw: float) -> list[float]:
@@ -97,39 +112,30 @@ def _robot_spec(arm: ArmSpec) -> mujoco.MjSpec:
     return spec
 
 
-#: The tools' parts on the flange: (name, shape, size, position along the flange,
-#: colour, mass), and the depth of the tool frame (the cup's face, the broom's
-#: head, the dustpan's plate). Grippers keep the robot model's own frame.
-_BLUE = (0.25, 0.45, 0.7, 1.0)
-TOOL_PARTS: dict[str, tuple[tuple[str, str, Vec3, Vec3, tuple[float, ...], float], ...]] = {
-    "suction": (
-        ("suction_cup", "cylinder", (0.02, 0.02, 0), (0, 0, 0.02), (0.2, 0.2, 0.2, 1), 0.05),
-    ),
-    "broom": (
-        ("broom_handle", "cylinder", (0.012, 0.12, 0), (0, 0, 0.12), (0.55, 0.35, 0.2, 1), 0.1),
-        ("broom_head", "box", (0.015, 0.07, 0.02), (0, 0, 0.26), (0.85, 0.7, 0.3, 1), 0.1),
-    ),
-    "dustpan": (
-        ("dustpan_handle", "cylinder", (0.012, 0.1, 0), (0, 0, 0.1), (0.3, 0.3, 0.35, 1), 0.1),
-        ("dustpan_plate", "box", (0.07, 0.07, 0.004), (0, 0, 0.204), _BLUE, 0.1),
-        ("dustpan_back", "box", (0.07, 0.004, 0.025), (0, 0.07, 0.23), _BLUE, 0.02),
-        ("dustpan_side1", "box", (0.004, 0.07, 0.025), (0.07, 0, 0.23), _BLUE, 0.02),
-        ("dustpan_side2", "box", (0.004, 0.07, 0.025), (-0.07, 0, 0.23), _BLUE, 0.02),
-    ),
-}  # fmt: skip
-TOOL_DEPTH = {"suction": 0.04, "broom": 0.28, "dustpan": 0.208}
 _GEOM_TYPES = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER}
 
 
 def _add_tool(flange: mujoco.MjsBody, arm: ArmSpec, model: RobotModel) -> None:
-    """The tool on the flange, and a ``tool`` site at the tool frame."""
-    for name, shape, size, pos, rgba, mass in TOOL_PARTS.get(arm.tool, ()):
-        flange.add_geom(
-            name=name, type=_GEOM_TYPES[shape], size=list(size), pos=list(pos), rgba=list(rgba),
-            mass=mass,
+    """The tool as a body fixed to the flange, and a ``tool`` site at the tool frame.
+
+    A child body rather than geoms on the flange: the flange's URDF inertia
+    is explicit, so geoms added to it would not add their mass.
+    """
+    tool = flange.add_body(name="tool")
+    for part in TOOL_PARTS.get(arm.tool, ()):
+        tool.add_geom(
+            name=part.name, type=_GEOM_TYPES[part.shape], size=list(part.size),
+            pos=list(part.position), rgba=list(part.rgba), mass=part.mass,
+            quat=[math.cos(part.tilt / 2), math.sin(part.tilt / 2), 0, 0],
         )  # fmt: skip
-    depth = TOOL_DEPTH.get(arm.tool, model.tool_offset)
-    flange.add_site(name="tool", pos=[0, 0, depth], size=[0.006, 0, 0], rgba=[1, 0, 0, 0.6])
+    if not TOOL_PARTS.get(arm.tool):
+        # A massless tool body still needs an inertia for the compiler.
+        tool.mass = 1e-4
+        tool.inertia = [1e-8, 1e-8, 1e-8]
+        tool.explicitinertial = True
+    tool.gravcomp = 1.0
+    frame = TOOL_FRAME.get(arm.tool, (0.0, 0.0, model.tool_offset))
+    tool.add_site(name="tool", pos=list(frame), size=[0.006, 0, 0], rgba=[1, 0, 0, 0.6])
 
 
 def _add_body(world: mujoco.MjsBody, body: BodySpec) -> None:
@@ -156,8 +162,18 @@ def _add_body(world: mujoco.MjsBody, body: BodySpec) -> None:
     new.add_geom(
         name=body.name, type=kind, size=size, rgba=list(body.rgba),
         mass=body.mass if not body.fixed else 0.0, condim=4, solref=list(SOLREF),
-        friction=[1.0, 0.01, 0.001],
+        friction=[FRICTION, 0.01, 0.001],
     )  # fmt: skip
+
+
+def _look_at(position: Vec3, target: Vec3) -> list[float]:
+    """MuJoCo's camera axes (x right, y up) for a camera looking at ``target``."""
+    forward = np.subtract(target, position)
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, (0.0, 0.0, 1.0))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    return [*map(float, right), *map(float, up)]
 
 
 def build_spec(scene: SceneSpec) -> mujoco.MjSpec:
@@ -175,22 +191,29 @@ def build_spec(scene: SceneSpec) -> mujoco.MjSpec:
     world = spec.worldbody
     world.add_light(pos=[0, -0.5, 2.5], dir=[0, 0.2, -1], castshadow=False)
     world.add_geom(
-        name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, pos=[0, 0, -0.75], size=[3, 3, 0.1],
+        name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, pos=[0, 0, FLOOR_Z], size=[3, 3, 0.1],
         rgba=[0.3, 0.3, 0.32, 1],
     )  # fmt: skip
     world.add_geom(
         name="table", type=mujoco.mjtGeom.mjGEOM_BOX,
         pos=[0, 0, -TABLE_THICKNESS / 2], size=[*TABLE_HALF, TABLE_THICKNESS / 2],
-        rgba=[0.72, 0.6, 0.45, 1], condim=4, solref=list(SOLREF),
+        rgba=list(TABLE_RGBA), condim=4, solref=list(SOLREF),
     )  # fmt: skip
-    world.add_camera(name="front", pos=[0, -1.55, 1.05], xyaxes=[1, 0, 0, 0, 0.56, 0.83])
-    world.add_camera(name="top", pos=[0, 0, 1.9], xyaxes=[1, 0, 0, 0, 1, 0])
+    for camera in CAMERAS:
+        world.add_camera(
+            name=camera.name, pos=list(camera.position), fovy=camera.fovy,
+            xyaxes=_look_at(camera.position, camera.target),
+        )  # fmt: skip
     for body in scene.bodies:
         _add_body(world, body)
     for arm in scene.arms:
         frame = world.add_frame(pos=list(arm.base), quat=_quat_yaw(arm.yaw))
         spec.attach(_robot_spec(arm), prefix=f"{arm.name}/", frame=frame)
     for arm in scene.arms:
+        if arm.tool == "dustpan":
+            # The pan's ramp reaches below the table top so a cube meets no edge
+            # (parts.py); the pan and the table do not collide.
+            spec.add_exclude(bodyname1="world", bodyname2=f"{arm.name}/tool")
         if arm.tool != "suction":
             continue
         flange = f"{arm.name}/{MODELS[arm.model].flange}"
@@ -204,16 +227,29 @@ def build_spec(scene: SceneSpec) -> mujoco.MjSpec:
     return spec
 
 
-class MujocoWorld:
+class MujocoWorld(TableWorld):
     """A compiled table scene and its state."""
+
+    backend = "mujoco"
 
     def __init__(self, scene: SceneSpec):
         self.scene = scene
+        self.timestep = TIMESTEP
         self.spec = build_spec(scene)
         self.model = self.spec.compile()
         self.data = mujoco.MjData(self.model)
         self.arms = {arm.name: self._index(arm) for arm in scene.arms}
-        self._held: dict[str, str | None] = {arm.name: None for arm in scene.arms}
+        self._body_ids = {b.name: self.model.body(b.name).id for b in scene.movable}
+        self._free_qpos = {
+            b.name: int(self.model.jnt_qposadr[self.model.body_jntadr[i]])
+            for b, i in ((b, self._body_ids[b.name]) for b in scene.movable)
+        }
+        self._geoms_of_body: dict[int, list[int]] = {}
+        for geom in range(self.model.ngeom):
+            self._geoms_of_body.setdefault(int(self.model.geom_bodyid[geom]), []).append(geom)
+        self._closed = {arm: False for arm in self.arms}
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self._stale = False
         self.home()
 
     def _index(self, arm: ArmSpec) -> ArmIndex:
@@ -222,6 +258,17 @@ class MujocoWorld:
         gripper = None
         if model.gripper_joint is not None:
             gripper = self.model.actuator(f"{arm.name}/gripper").id
+        fingers: tuple[int, ...] = ()
+        if model.fingers is not None:
+            fingers = tuple(self.model.body(f"{arm.name}/{f}").id for f in model.fingers)
+        suction: dict[str, int] = {}
+        cup = -1
+        if arm.tool == "suction":
+            cup = self.model.geom(f"{arm.name}/suction_cup").id
+            suction = {
+                b.name: self.model.equality(f"{arm.name}/suction/{b.name}").id
+                for b in self.scene.movable
+            }
         return ArmIndex(
             name=arm.name,
             model=model,
@@ -232,24 +279,154 @@ class MujocoWorld:
             ),
             gripper_actuator=gripper,
             tool_site=self.model.site(f"{arm.name}/tool").id,
+            fingers=fingers,
+            flange=self.model.body(f"{arm.name}/{model.flange}").id,
+            cup=cup,
+            suction=suction,
         )
 
+    # ------------------------------------------------------------------ episode
+
     def home(self) -> None:
-        """Every arm at rest, grippers open, objects at their start; time zero."""
+        """Every arm at rest, grippers open, suction off, objects at their start; time zero."""
         mujoco.mj_resetData(self.model, self.data)
         for index in self.arms.values():
             self.data.qpos[index.qpos] = index.model.home
             self.data.ctrl[index.actuators] = index.model.home
             if index.gripper_actuator is not None:
                 self.data.ctrl[index.gripper_actuator] = index.model.gripper_open[0]
+            for eq in index.suction.values():
+                self.data.eq_active[eq] = 0
+        self._closed = {arm: False for arm in self.arms}
         mujoco.mj_forward(self.model, self.data)
+
+    def place_bodies(self, poses: Mapping[str, Pose]) -> None:
+        """Put movable bodies at rest at the given poses."""
+        for name, pose in poses.items():
+            if name not in self._free_qpos:
+                raise KeyError(f"{name!r} is not a movable body of this scene")
+            adr = self._free_qpos[name]
+            self.data.qpos[adr : adr + 3] = pose.position
+            self.data.qpos[adr + 3 : adr + 7] = pose.quaternion
+            dof = self.model.jnt_dofadr[self.model.body_jntadr[self._body_ids[name]]]
+            self.data.qvel[dof : dof + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+
+    @property
+    def time(self) -> float:
+        """Simulated seconds since :meth:`home`."""
+        return float(self.data.time)
 
     def step(self, steps: int = 1) -> None:
         """Advance the physics."""
         mujoco.mj_step(self.model, self.data, nstep=steps)
+        self._stale = True
+
+    def _fresh(self) -> None:
+        """Bring poses and contacts up to date with the state.
+
+        After ``mj_step`` the positions and contacts in ``data`` are those from
+        before the last integration; reads recompute them once, when asked,
+        rather than after every step (the control loop never reads them).
+        """
+        if self._stale:
+            mujoco.mj_forward(self.model, self.data)
+            self._stale = False
+
+    # ------------------------------------------------------------------ commands
+
+    def arm_q(self, arm: str) -> np.ndarray:
+        """The arm's joint positions."""
+        q: np.ndarray = self.data.qpos[self.arms[arm].qpos].copy()
+        return q
+
+    def command_arm(self, arm: str, q: np.ndarray) -> None:
+        """Set the arm's joint position targets."""
+        self.data.ctrl[self.arms[arm].actuators] = q
+
+    def command_gripper(self, arm: str, closed: bool) -> None:
+        """Close or open the gripper."""
+        index = self.arms[arm]
+        if index.gripper_actuator is None:
+            raise ValueError(f"{arm} has no gripper (it carries a {self.scene.arm(arm).tool})")
+        self.data.ctrl[index.gripper_actuator] = index.model.gripper_open[1 if closed else 0]
+        self._closed[arm] = closed
+
+    def suction(self, arm: str, on: bool) -> str | None:
+        """Switch suction on (attaching what touches the cup) or off."""
+        self._fresh()
+        index = self.arms[arm]
+        if index.cup < 0:
+            raise ValueError(f"{arm} has no suction cup (it carries a {self.scene.arm(arm).tool})")
+        for eq in index.suction.values():
+            self.data.eq_active[eq] = 0
+        if not on:
+            return None
+        touching = self._touching_cup(index)
+        if touching is None:
+            return None
+        eq = index.suction[touching]
+        # The weld keeps the body where it is now relative to the flange: its
+        # relative pose is the body's pose in the flange frame at contact.
+        flange, body = index.flange, self._body_ids[touching]
+        relpos = np.empty(3)
+        relquat = np.empty(4)
+        flange_inv_pos = np.empty(3)
+        flange_inv_quat = np.empty(4)
+        mujoco.mju_negPose(
+            flange_inv_pos, flange_inv_quat, self.data.xpos[flange], self.data.xquat[flange]
+        )
+        mujoco.mju_mulPose(
+            relpos, relquat, flange_inv_pos, flange_inv_quat,
+            self.data.xpos[body], self.data.xquat[body],
+        )  # fmt: skip
+        self.model.eq_data[eq, 0:3] = 0.0
+        self.model.eq_data[eq, 3:6] = relpos
+        self.model.eq_data[eq, 6:10] = relquat
+        self.model.eq_data[eq, 10] = 1.0
+        self.data.eq_active[eq] = 1
+        return touching
+
+    def _touching_cup(self, index: ArmIndex) -> str | None:
+        """The movable body nearest the cup's face within :data:`SUCTION_RANGE`."""
+        best, nearest = None, SUCTION_RANGE
+        fromto = np.empty(6)
+        for name, body in self._body_ids.items():
+            for geom in self._geoms_of_body.get(body, ()):
+                distance = mujoco.mj_geomDistance(
+                    self.model, self.data, index.cup, geom, SUCTION_RANGE * 4, fromto
+                )
+                if distance < nearest:
+                    best, nearest = name, distance
+        return best
+
+    def grasped(self, arm: str) -> str | None:
+        """The body held by suction, or touched by both closed fingers."""
+        self._fresh()
+        index = self.arms[arm]
+        for name, eq in index.suction.items():
+            if self.data.eq_active[eq]:
+                return name
+        if not index.fingers or not self._closed[arm]:
+            return None
+        touched: dict[int, set[int]] = {}
+        bodies = set(self._body_ids.values())
+        for contact in self.data.contact[: self.data.ncon]:
+            a = int(self.model.geom_bodyid[contact.geom1])
+            b = int(self.model.geom_bodyid[contact.geom2])
+            for finger, other in ((a, b), (b, a)):
+                if finger in index.fingers and other in bodies:
+                    touched.setdefault(other, set()).add(finger)
+        for name, body in self._body_ids.items():
+            if len(touched.get(body, ())) == 2:
+                return name
+        return None
+
+    # ------------------------------------------------------------------ reading
 
     def tool_pose(self, arm: str) -> Pose:
         """The arm's tool frame in the world."""
+        self._fresh()
         site = self.arms[arm].tool_site
         quat = np.empty(4)
         mujoco.mju_mat2Quat(quat, self.data.site_xmat[site])
@@ -257,14 +434,51 @@ class MujocoWorld:
 
     def body_pose(self, name: str) -> Pose:
         """A body's pose in the world."""
+        self._fresh()
         body = self.model.body(name).id
         return Pose(_vec3(self.data.xpos[body]), _quat(self.data.xquat[body]))
 
-    def read_state(self) -> TableState:
-        """The physics as the tasks see it."""
-        bodies = {b.name: self.body_pose(b.name) for b in self.scene.movable}
-        tools = {arm: self.tool_pose(arm) for arm in self.arms}
-        return TableState(bodies, tools, dict(self._held))
+    # ------------------------------------------------------------------ state capture
+
+    def snapshot(self) -> bytes:
+        """The full physics state, the suction welds' poses and the gripper commands."""
+        size = mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION)
+        state = np.empty(size)
+        mujoco.mj_getState(self.model, self.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        closed = np.array([self._closed[a] for a in self.agents], dtype=bool)
+        buffer = io.BytesIO()
+        np.savez(buffer, state=state, eq_data=self.model.eq_data, closed=closed)
+        return buffer.getvalue()
+
+    def restore(self, snapshot: bytes) -> None:
+        """Return to a state captured by :meth:`snapshot`."""
+        with np.load(io.BytesIO(snapshot)) as saved:
+            state, eq_data, closed = saved["state"], saved["eq_data"], saved["closed"]
+        expected = mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION)
+        if state.shape != (expected,) or eq_data.shape != self.model.eq_data.shape:
+            raise ValueError("this snapshot was taken of another scene")
+        mujoco.mj_setState(self.model, self.data, state, mujoco.mjtState.mjSTATE_INTEGRATION)
+        self.model.eq_data[:] = eq_data
+        self._closed = dict(zip(self.agents, map(bool, closed)))
+        mujoco.mj_forward(self.model, self.data)
+        self._stale = False
+
+    def render(self, camera: str = "front", width: int = 320, height: int = 240) -> np.ndarray:
+        """An RGB picture from a named camera."""
+        self._fresh()
+        renderer = self._renderers.get((width, height))
+        if renderer is None:
+            renderer = mujoco.Renderer(self.model, height=height, width=width)
+            self._renderers[(width, height)] = renderer
+        renderer.update_scene(self.data, camera=camera)
+        picture: np.ndarray = renderer.render().copy()
+        return picture
+
+    def close(self) -> None:
+        """Free the renderers' GL contexts."""
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers.clear()
 
 
 def _vec3(values: np.ndarray) -> tuple[float, float, float]:

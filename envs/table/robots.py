@@ -29,6 +29,7 @@ class RobotModel:
         flange: The link that carries the tool (or the gripper's base).
         tool_offset: From ``flange`` to the tool frame along the flange's z axis
             (metres): between the fingertips, or the tip of a mounted tool.
+        fingers: The two links whose contact with a body means it is held.
     """
 
     name: str
@@ -40,6 +41,7 @@ class RobotModel:
     kp: tuple[float, ...]
     flange: str
     tool_offset: float
+    fingers: tuple[str, str] | None = None
 
     def urdf_path(self) -> Path:
         """The URDF file (``pybullet_data`` must be installed: it comes with pybullet)."""
@@ -59,6 +61,7 @@ MODELS: dict[str, RobotModel] = {
         kp=(600, 600, 400, 400, 150, 150, 100),
         flange="panda_hand",
         tool_offset=0.105,
+        fingers=("panda_leftfinger", "panda_rightfinger"),
     ),
     "xarm6": RobotModel(
         name="xarm6",
@@ -70,6 +73,7 @@ MODELS: dict[str, RobotModel] = {
         kp=(500, 500, 400, 150, 150, 100),
         flange="xarm_gripper_base_link",
         tool_offset=0.16,
+        fingers=("left_finger", "right_finger"),
     ),
     "iiwa": RobotModel(
         name="iiwa",

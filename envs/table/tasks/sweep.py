@@ -15,29 +15,41 @@ from typing import ClassVar
 
 from brigade.action import Action
 from brigade.envs.table.geometry import FACING_CAMERA, Region, Vec3, planar_distance
+from brigade.envs.table.parts import PAN_HALF, PAN_RAMP
 from brigade.envs.table.spec import ArmSpec, BodySpec, SceneSpec
 from brigade.envs.table.state import TableState
 from brigade.envs.table.tasks.base import Intent, TableTask
 from brigade.plan import JointPlan
 
 CUBE_HALF = 0.02
-#: Where the cubes start: a 3 x 3 grid, 18 cm apart, so tools reach one cube
-#: without touching its neighbours.
+#: Where the cubes start: a 3 x 3 grid, 23 cm apart across and 9 cm deep, so
+#: a tool set at one cube touches none of its neighbours and both arms reach
+#: every cube with their tools pointing down (nearer their bases the elbows
+#: run out of range; further, the arms run out of length).
 SPOTS: tuple[tuple[float, float], ...] = tuple(
-    (x, y) for y in (0.1, -0.08, -0.26) for x in (-0.2, 0.0, 0.2)
+    (x, y) for y in (0.03, -0.06, -0.15) for x in (-0.15, 0.08, 0.31)
 )
 BIN = "bin"
 BIN_CENTER = (-0.6, -0.15)
 BIN_HALF = (0.1, 0.1, 0.05)
-#: The dustpan's plate (its tool frame) lies this far left of a cube; the broom's
-#: head this far right; and how near a tool must be to count as at a cube.
-DUSTPAN_OFFSET = 0.08
+#: The dustpan's plate (its tool frame) lies this far left of a cube, the
+#: pan's ramp just clear of it; the broom's head this far right; and how near
+#: a tool must be to count as at a cube.
+DUSTPAN_OFFSET = CUBE_HALF + 0.005 + PAN_RAMP[0] + PAN_HALF[1]
 BROOM_OFFSET = 0.06
 AT_CUBE = 0.04
+#: A tool counts as set down below this height (metres).
+SET_DOWN = 0.03
+#: Heights of the tools' frames when set down: the plate's top face, the
+#: broom head's bottom edge (just above the ramp, so it sweeps over it).
+PAN_Z = 2 * PAN_HALF[2]
+BROOM_Z = 0.008
 #: A cube lies in the dustpan when it is over the plate (half sizes in the
 #: tool frame) and at most this high above it.
-PLATE_HALF = (0.06, 0.07)
+PLATE_HALF = (PAN_HALF[0], PAN_HALF[1])
 PLATE_LOAD_HEIGHT = 0.06
+#: Cubes the pan holds in a row; the expert dumps when it is full.
+PAN_CAPACITY = 3
 
 COLOURS = {
     "yellow": (0.95, 0.85, 0.15, 1.0),
@@ -116,7 +128,9 @@ class SweepTask(TableTask):
         return bool(
             abs(local[0]) <= PLATE_HALF[0]
             and abs(local[1]) <= PLATE_HALF[1]
-            and -0.005 <= local[2] <= PLATE_LOAD_HEIGHT
+            and -0.005
+            <= state.position(cube)[2] - state.tools["Alice"].position[2]
+            <= PLATE_LOAD_HEIGHT
         )
 
     def place(self, state: TableState, cube: str) -> str:
@@ -128,9 +142,11 @@ class SweepTask(TableTask):
         return "table"
 
     def tool_at(self, state: TableState, agent: str) -> str | None:
-        """The cube on the table that ``agent``'s tool is set at, if any."""
+        """The cube on the table that ``agent``'s tool is set down at, if any."""
         offset = -DUSTPAN_OFFSET if agent == "Alice" else BROOM_OFFSET
         tool = state.tools[agent].position
+        if tool[2] > SET_DOWN:
+            return None  # raised tools are at no cube
         for cube in self.cubes:
             if self.place(state, cube) != "table":
                 continue
@@ -200,14 +216,16 @@ class SweepTask(TableTask):
         if action.verb == "MOVE":
             x, y, _ = state.position(action.args[0])
             if agent == "Alice":
-                return Intent(agent, "MOVE", tool_goal=(x - DUSTPAN_OFFSET, y, 0.005))
-            return Intent(agent, "MOVE", tool_goal=(x + BROOM_OFFSET, y, CUBE_HALF))
+                return Intent(agent, "MOVE", tool_goal=(x - DUSTPAN_OFFSET, y, PAN_Z))
+            return Intent(agent, "MOVE", tool_goal=(x + BROOM_OFFSET, y, BROOM_Z))
         if action.verb == "SWEEP":
             cube = action.args[0]
             pan = state.tools["Alice"].position
-            goal: Vec3 = (pan[0], pan[1], pan[2] + CUBE_HALF + 0.005)
-            x, y, _ = state.position(cube)
-            return Intent(agent, "SWEEP", cube, (x - 0.02, y, CUBE_HALF), goal)
+            # The cube ends just inside the open edge (earlier ones pushed deeper).
+            inside = pan[0] + PLATE_HALF[1] - CUBE_HALF - 0.005
+            goal: Vec3 = (inside, pan[1], pan[2] + CUBE_HALF)
+            _, y, _ = state.position(cube)
+            return Intent(agent, "SWEEP", cube, (inside + CUBE_HALF + 0.015, y, BROOM_Z), goal)
         if action.verb == "DUMP":
             load = self.carried(state, agent)
             drop = {
@@ -275,19 +293,28 @@ class SweepTask(TableTask):
         return places, self.tool_at(state, "Alice"), self.tool_at(state, "Bob")
 
     def expert_plan(self, state: TableState) -> JointPlan:
-        """Sweep the targets one at a time, nearest the dustpan first; dump at the end.
+        """Sweep the targets one at a time, nearest the dustpan first; dump when full or done.
 
         A breadth-first search would be exact but too slow here (nine cubes, two
-        tools); this rule is optimal for one dump: two steps per cube and one to dump.
+        tools); this rule takes two steps per cube and one per dump (of at most
+        :data:`PAN_CAPACITY` cubes), Bob moving on while Alice dumps.
         """
         left = [c for c in self.targets if self.place(state, c) == "table"]
         alice_at, bob_at = self.tool_at(state, "Alice"), self.tool_at(state, "Bob")
-        if not left:
-            return JointPlan((Action("Alice", "DUMP"), Action("Bob", "WAIT")))
+        load = self.carried(state, "Alice")
+        if not left or len(load) >= PAN_CAPACITY:
+            # Bob goes to the next cube while Alice empties the pan.
+            bob_next = Action("Bob", "WAIT")
+            if left and bob_at not in left:
+                pan = state.tools["Alice"].position
+                nearest = min(left, key=lambda c: planar_distance(pan, state.position(c)))
+                bob_next = Action("Bob", "MOVE", (nearest,))
+            return JointPlan((Action("Alice", "DUMP"), bob_next))
         if alice_at is not None and alice_at == bob_at and alice_at in left:
             return JointPlan((Action("Alice", "WAIT"), Action("Bob", "SWEEP", (alice_at,))))
         pan = state.tools["Alice"].position
-        cube = min(left, key=lambda c: planar_distance(pan, state.position(c)))
+        nearest = min(left, key=lambda c: planar_distance(pan, state.position(c)))
+        cube = bob_at if bob_at in left else nearest
         alice = Action("Alice", "WAIT") if alice_at == cube else Action("Alice", "MOVE", (cube,))
         bob = Action("Bob", "WAIT") if bob_at == cube else Action("Bob", "MOVE", (cube,))
         return JointPlan((alice, bob))

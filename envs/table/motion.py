@@ -1,0 +1,270 @@
+"""Collision-free joint paths for several arms at once.
+
+Two kinds of motion, both checked configuration by configuration against the
+:class:`~brigade.envs.table.planning_scene.PlanningScene`:
+
+- :meth:`MotionPlanner.free_path`: from where the arms are to goal joint
+  positions, in the joint space of all moving arms together (so they cannot
+  hit each other), with OMPL's RRTConnect and path shortcutting, after trying
+  the straight joint-space line first;
+- :meth:`MotionPlanner.straight_path`: each arm's tool along a straight line
+  (descending onto an object, lifting it, pushing with a broom), an IK
+  solution every centimetre, so contact motions go where they are meant to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ompl import base as ob
+from ompl import geometric as og
+from ompl import util as ou
+
+from brigade.envs.table.geometry import Vec3
+from brigade.envs.table.mujoco_ik import ArmIK
+from brigade.envs.table.planning_scene import Collision, PlanningScene
+from brigade.envs.table.state import Quaternion
+
+#: Spacing of the IK solutions along a straight tool motion (metres).
+STRAIGHT_STEP = 0.01
+#: OMPL's collision-check spacing, as a fraction of the joint space's extent.
+CHECK_RESOLUTION = 0.002
+#: Seconds RRTConnect may search for one path; and for shortcutting it.
+PLANNING_TIME = 1.0
+SIMPLIFY_TIME = 0.1
+#: IK attempts from perturbed rest poses before a target counts as unreachable.
+IK_RESTARTS = 4
+
+ou.setLogLevel(ou.LOG_NONE)
+
+
+@dataclass(frozen=True)
+class ToolTarget:
+    """Where one arm's tool frame must go."""
+
+    position: Vec3
+    quaternion: Quaternion | None
+
+
+class MotionFailure(Exception):
+    """A motion cannot be made; the message says why in words a planner can act on."""
+
+
+class MotionPlanner:
+    """IK, straight tool motions and free joint paths in one planning scene."""
+
+    def __init__(self, scene: PlanningScene):
+        self.scene = scene
+        self.ik = ArmIK(scene.kinematics)
+        model = scene.model
+        self._ranges = {
+            arm: np.array([model.jnt_range[model.dof_jntid[d]] for d in index.dof])
+            for arm, index in scene.arms.items()
+        }
+
+    # ------------------------------------------------------------------ IK
+
+    def solve(self, arm: str, target: ToolTarget, start: np.ndarray | None = None) -> np.ndarray:
+        """Joint positions putting ``arm``'s tool at ``target``.
+
+        Raises:
+            MotionFailure: The IK does not converge (out of reach or at a limit).
+        """
+        solution = self.ik.solve(arm, target.position, target.quaternion, start=start)
+        home = np.array(self.scene.arms[arm].model.home)
+        # Differential IK can stall at a joint limit; restarting from the rest
+        # pose, then from fixed perturbations of it, finds the other solutions.
+        restarts = iter([home, *(home + offset for offset in self._offsets(len(home)))])
+        while not solution.converged and (retry := next(restarts, None)) is not None:
+            solution = self.ik.solve(arm, target.position, target.quaternion, start=retry)
+        if not solution.converged:
+            x, y, z = target.position
+            raise MotionFailure(
+                f"{arm} cannot put its tool at ({x:.2f}, {y:.2f}, {z:.2f}): inverse kinematics "
+                f"ends {solution.position_error * 100:.1f} cm away"
+            )
+        return solution.q
+
+    @staticmethod
+    def _offsets(joints: int) -> list[np.ndarray]:
+        """Fixed joint perturbations for IK restarts (the same every run)."""
+        generator = np.random.default_rng(joints)
+        return [generator.uniform(-0.6, 0.6, joints) for _ in range(IK_RESTARTS)]
+
+    # ------------------------------------------------------------------ checks
+
+    def check(
+        self, configuration: Mapping[str, np.ndarray], allow: Iterable[frozenset[str]]
+    ) -> list[Collision]:
+        """The collisions of the moving arms at one configuration."""
+        self.scene.set_q(configuration)
+        return self.scene.collisions(configuration.keys(), allow)
+
+    # ------------------------------------------------------------------ straight
+
+    def straight_path(
+        self,
+        targets: Mapping[str, ToolTarget],
+        allow: Iterable[frozenset[str]],
+        what: str,
+    ) -> np.ndarray:
+        """Joint waypoints moving every arm's tool in a straight line to its target.
+
+        Orientation is interpolated (slerp) from the current one when a target
+        quaternion is given. Rows are the arms' joints concatenated in the
+        order of ``targets``; the first row is the current configuration.
+
+        Raises:
+            MotionFailure: IK fails along the way, or a waypoint collides.
+        """
+        allow = frozenset(allow)
+        arms = list(targets)
+        starts = {arm: self.scene.q(arm) for arm in arms}
+        origins = {arm: self.scene.tool_position(arm) for arm in arms}
+        start_quats = {arm: self.scene.kinematics.tool_pose(arm).quaternion for arm in arms}
+        distance = max(
+            float(np.linalg.norm(np.subtract(targets[a].position, origins[a]))) for a in arms
+        )
+        count = max(1, math.ceil(distance / STRAIGHT_STEP))
+        rows = [np.concatenate([starts[a] for a in arms])]
+        current = dict(starts)
+        try:
+            for k in range(1, count + 1):
+                fraction = k / count
+                for arm in arms:
+                    target = targets[arm]
+                    o, t = origins[arm], target.position
+                    position = (
+                        float(o[0] + fraction * (t[0] - o[0])),
+                        float(o[1] + fraction * (t[1] - o[1])),
+                        float(o[2] + fraction * (t[2] - o[2])),
+                    )
+                    quaternion = (
+                        _slerp(start_quats[arm], target.quaternion, fraction)
+                        if target.quaternion is not None
+                        else None
+                    )
+                    current[arm] = self.solve(
+                        arm,
+                        ToolTarget(position, quaternion),
+                        start=current[arm],
+                    )
+                collisions = self.check(current, allow)
+                if collisions:
+                    raise MotionFailure(
+                        f"{what}: {_collision_text(collisions)} "
+                        f"{'at the goal' if k == count else 'on the way'}"
+                    )
+                rows.append(np.concatenate([current[a] for a in arms]))
+        finally:
+            self.scene.set_q(starts)
+        return np.array(rows)
+
+    # ------------------------------------------------------------------ free
+
+    def free_path(
+        self,
+        goals: Mapping[str, np.ndarray],
+        allow: Iterable[frozenset[str]],
+        what: str,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """A collision-free joint path of the arms in ``goals`` from where they are.
+
+        Raises:
+            MotionFailure: The goal collides (the pairs named), or no path is found in time.
+        """
+        allow = frozenset(allow)
+        arms = list(goals)
+        starts = {arm: self.scene.q(arm) for arm in arms}
+        sizes = [len(starts[a]) for a in arms]
+        start = np.concatenate([starts[a] for a in arms])
+        goal = np.concatenate([np.asarray(goals[a], dtype=float) for a in arms])
+        try:
+            collisions = self.check(goals, allow)
+            if collisions:
+                raise MotionFailure(f"{what}: {_collision_text(collisions)} at the goal")
+            collisions = self.check(starts, allow)
+            if collisions:
+                raise MotionFailure(f"{what}: {_collision_text(collisions)} already at the start")
+            return self._plan(arms, sizes, start, goal, allow, what, seed)
+        finally:
+            self.scene.set_q(starts)
+
+    def _plan(
+        self,
+        arms: Sequence[str],
+        sizes: Sequence[int],
+        start: np.ndarray,
+        goal: np.ndarray,
+        allow: frozenset[frozenset[str]],
+        what: str,
+        seed: int,
+    ) -> np.ndarray:
+        dimension = len(start)
+        splits = np.cumsum(sizes)[:-1]
+        ou.RNG.setSeed(seed + 1)  # OMPL treats 0 as "pick a seed"
+        space = ob.RealVectorStateSpace(dimension)
+        bounds = ob.RealVectorBounds(dimension)
+        ranges = np.concatenate([self._ranges[a] for a in arms])
+        for i, (low, high) in enumerate(ranges):
+            bounds.setLow(i, float(low))
+            bounds.setHigh(i, float(high))
+        space.setBounds(bounds)
+        setup = og.SimpleSetup(space)
+        buffer = np.empty(dimension)
+
+        def valid(state: object) -> bool:
+            for i in range(dimension):
+                buffer[i] = state[i]  # type: ignore[index]
+            parts = np.split(buffer, splits)
+            return not self.check(dict(zip(arms, parts)), allow)
+
+        setup.setStateValidityChecker(valid)
+        info = setup.getSpaceInformation()
+        info.setStateValidityCheckingResolution(CHECK_RESOLUTION)
+        first, last = info.allocState(), info.allocState()
+        for i in range(dimension):
+            first[i] = float(start[i])
+            last[i] = float(goal[i])
+        if info.checkMotion(first, last):
+            return np.array([start, goal])
+        setup.setPlanner(og.RRTConnect(info))
+        setup.setStartAndGoalStates(first, last)
+        if not setup.solve(PLANNING_TIME) or not setup.haveExactSolutionPath():
+            raise MotionFailure(
+                f"{what}: no collision-free path for {', '.join(arms)} found in {PLANNING_TIME:g} s"
+            )
+        setup.simplifySolution(SIMPLIFY_TIME)
+        path = setup.getSolutionPath()
+        rows = [
+            [path.getState(k)[i] for i in range(dimension)] for k in range(path.getStateCount())
+        ]
+        waypoints = np.array(rows)
+        waypoints[0], waypoints[-1] = start, goal
+        return waypoints
+
+
+def _collision_text(collisions: Sequence[Collision]) -> str:
+    pairs = "; ".join(str(c) for c in collisions)
+    return f"collision between {pairs}"
+
+
+def _slerp(a: Quaternion, b: Quaternion, fraction: float) -> Quaternion:
+    """Spherical interpolation of unit quaternions (w, x, y, z), the short way round."""
+    qa, qb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    dot = float(np.dot(qa, qb))
+    if dot < 0:
+        qb, dot = -qb, -dot
+    if dot > 0.9995:
+        out = qa + fraction * (qb - qa)
+    else:
+        angle = math.acos(dot)
+        out = (math.sin((1 - fraction) * angle) * qa + math.sin(fraction * angle) * qb) / math.sin(
+            angle
+        )
+    out /= np.linalg.norm(out)
+    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
