@@ -88,6 +88,47 @@ class MotionPlanner:
             )
         return solution.q
 
+    def solve_apart(
+        self,
+        targets: Mapping[str, ToolTarget],
+        fixed: Mapping[str, np.ndarray],
+        allow: Iterable[frozenset[str]],
+    ) -> dict[str, np.ndarray]:
+        """IK for several arms whose goal configurations do not collide, if IK can find one.
+
+        A 7-joint arm reaches a pose with its elbow anywhere on a circle; the
+        first solution may put two elbows in each other's way where another
+        does not. The solutions from the arms' current joints come first, then
+        those from the perturbed rest poses of :meth:`solve`'s restarts.
+
+        Args:
+            targets: Where each arm's tool must go.
+            fixed: Goal joint positions of further moving arms (checked with them).
+            allow: Group pairs that may touch.
+
+        Raises:
+            MotionFailure: A target is out of reach (a colliding goal is returned
+                for :meth:`free_path` to report).
+        """
+        allow = frozenset(allow)
+        starts = {arm: self.scene.q(arm) for arm in [*targets, *fixed]}
+        goals = {arm: self.solve(arm, t, start=starts[arm]) for arm, t in targets.items()}
+        try:
+            if not self.check({**fixed, **goals}, allow):
+                return goals
+            for attempt in range(IK_RESTARTS):
+                candidate = {}
+                for arm, target in targets.items():
+                    home = np.array(self.scene.arms[arm].model.home)
+                    start = home + self._offsets(len(home))[attempt]
+                    solution = self.ik.solve(arm, target.position, target.quaternion, start=start)
+                    candidate[arm] = solution.q if solution.converged else goals[arm]
+                if not self.check({**fixed, **candidate}, allow):
+                    return candidate
+            return goals
+        finally:
+            self.scene.set_q(starts)
+
     @staticmethod
     def _offsets(joints: int) -> list[np.ndarray]:
         """Fixed joint perturbations for IK restarts (the same every run)."""

@@ -59,7 +59,7 @@ class TableParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):  # type: ignor
         backend: str = "mujoco",
         control: str = "joint",
         horizon: int = 400,
-        jitter: float = 0.01,
+        jitter: float = 0.006,
         render_mode: str | None = None,
     ):
         if control not in CONTROL_MODES:

@@ -77,7 +77,7 @@ _STRAW = (0.85, 0.7, 0.3, 1.0)
 #: slides up onto it instead of stubbing on the plate's edge; side and back
 #: walls; the handle meets the back wall, so nothing stands on the plate.
 PAN_TOP = 0.245
-PAN_HALF = (0.055, 0.065, 0.002)  # plate: width, depth, thickness
+PAN_HALF = (0.05, 0.065, 0.002)  # plate: width, depth, thickness
 PAN_RAMP = (0.02, 0.006)  # length along -y, drop below the plate's top face
 PAN_WALL = 0.025  # half height of the walls
 _ramp_angle = math.atan2(PAN_RAMP[1], PAN_RAMP[0])

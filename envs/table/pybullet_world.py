@@ -326,6 +326,7 @@ class PybulletWorld(TableWorld):
         self._welded: dict[str, list[int]] = {}
         self.arms = {arm.name: self._add_arm(arm) for arm in scene.arms}
         self._filter_static()
+        self._dustpan_through_table()
         self._attached: dict[str, Attachment] = {}
         self._put_home()
         # The clean start: home() returns here, with no contact history, so
@@ -539,6 +540,23 @@ class PybulletWorld(TableWorld):
                 for other, other_link in static:
                     self.client.setCollisionFilterPair(body, other, link, other_link, 0)
             static += [(body, -1)] + [(body, link) for link in links]
+
+    def _dustpan_through_table(self) -> None:
+        """A dustpan and the table do not collide, as in MuJoCo.
+
+        The pan's ramp reaches just below the table top so a swept cube meets
+        no edge (:mod:`~brigade.envs.table.parts`).
+        """
+        parts = {part.name for part in TOOL_PARTS["dustpan"]} | {TOOL_LINK}
+        for arm in self.scene.arms:
+            if arm.tool != "dustpan":
+                continue
+            body = self.arms[arm.name].body
+            for link in range(self.client.getNumJoints(body)):
+                name = self.client.getJointInfo(body, link)[12].decode()
+                if name in parts:
+                    for static in (self._table, self._floor):
+                        self.client.setCollisionFilterPair(body, static, link, -1, 0)
 
     @staticmethod
     def _descendants(link: int, parent: Mapping[int, int]) -> list[int]:

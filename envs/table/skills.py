@@ -10,6 +10,7 @@ raise     a tool resting on the table goes straight up first
 approach  a free motion to above the target (planned for all arms at once)
 descend   a straight tool motion onto the target (slow: it ends in contact)
 act       the effector: close or open the gripper, suction on or off
+back      a pushing tool backs off what it pushed, so lifting drags nothing up
 lift      a straight tool motion up and away
 retreat   a free motion back to the rest pose
 ========= ==========================================================
@@ -50,7 +51,7 @@ from brigade.envs.table.trajectory import time_path
 from brigade.envs.table.world import TableWorld
 from brigade.plan import JointPlan
 
-SLOTS = ("raise", "approach", "descend", "act", "lift", "retreat")
+SLOTS = ("raise", "approach", "descend", "act", "back", "lift", "retreat")
 #: Control period of the joint-position targets (the physics runs faster).
 CONTROL_PERIOD = 0.01
 #: Heights above a target from which tools descend (metres), the first preferred.
@@ -63,12 +64,14 @@ SUCTION_PRESS = 0.002
 #: Fraction of the joint limits used in contact motions.
 CONTACT_SPEED = 0.3
 #: Seconds each effector command is given to take effect.
-SETTLE = {"close": 0.6, "open": 0.4, "suction_on": 0.15, "suction_off": 0.3, "pause": 0.8}
+SETTLE = {"close": 0.6, "open": 0.4, "suction_on": 0.15, "suction_off": 0.3, "pause": 1.2}
 #: Speed of a broom's push, as a fraction of the joint limits.
 SWEEP_SPEED = 0.15
 #: Where a dustpan tips its load: this high over the bin, turned this far.
 DUMP_HEIGHT = 0.25
-DUMP_TILT = math.radians(75)
+DUMP_TILT = math.radians(90)
+#: How far the broom backs off the cube it pushed before it lifts (metres, +x).
+BACK_OFF = 0.015
 #: How far the broom's handle leans from the vertical (radians).
 BROOM_LEAN = math.radians(25)
 #: A tool lower than this is raised straight up before it moves anywhere.
@@ -333,9 +336,15 @@ class SkillCompiler:
             stages["descend"] = Stage(
                 "straight", ToolTarget(goal, orientation), allow=allow, speed=SWEEP_SPEED
             )
-            # The planning scene does not push the cube: the broom starts the lift in it.
+            # The planning scene does not push the cube: the broom starts backing
+            # off inside it. A leaning broom lifted straight away would pinch the
+            # cube against the pan's load and drag it up and out.
+            backed: Vec3 = (goal[0] + BACK_OFF, goal[1], goal[2])
+            stages["back"] = Stage(
+                "straight", ToolTarget(backed, orientation), allow=allow, speed=CONTACT_SPEED
+            )
             stages["lift"] = Stage(
-                "straight", ToolTarget(_above(goal, clearance), orientation), allow=allow,
+                "straight", ToolTarget(_above(backed, clearance), orientation), allow=allow,
                 speed=CONTACT_SPEED,
             )  # fmt: skip
             stages["retreat"] = Stage("home")  # clear of the pan, which leaves next
@@ -455,13 +464,18 @@ class SkillCompiler:
             waypoints = self.planner.straight_path(targets, allow, what)
             dense = True
         else:
-            goals = {}
-            for arm, stage in stages.items():
-                if stage.motion == "home":
-                    goals[arm] = np.array(self.scene.arms[arm].model.home)
-                else:
-                    assert stage.target is not None
-                    goals[arm] = self.planner.solve(arm, stage.target, start=self.scene.q(arm))
+            homes = {
+                arm: np.array(self.scene.arms[arm].model.home)
+                for arm, stage in stages.items()
+                if stage.motion == "home"
+            }
+            targets = {
+                arm: stage.target
+                for arm, stage in stages.items()
+                if stage.motion != "home" and stage.target is not None
+            }
+            goals = {**homes, **self.planner.solve_apart(targets, homes, allow)}
+            goals = {arm: goals[arm] for arm in arms}
             waypoints = self.planner.free_path(goals, allow, what, seed)
             dense = False
         sizes = tuple(len(self.scene.arms[arm].qpos) for arm in arms)

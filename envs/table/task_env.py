@@ -56,7 +56,7 @@ class TableTaskConfig:
     task: str = "sort-3"
     backend: str = "mujoco"
     step_limit: int = 15
-    jitter: float = 0.01
+    jitter: float = 0.006
     record_frames: bool = False
     frame_width: int = 320
     frame_period: float = 0.1

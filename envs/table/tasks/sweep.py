@@ -297,19 +297,15 @@ class SweepTask(TableTask):
 
         A breadth-first search would be exact but too slow here (nine cubes, two
         tools); this rule takes two steps per cube and one per dump (of at most
-        :data:`PAN_CAPACITY` cubes), Bob moving on while Alice dumps.
+        :data:`PAN_CAPACITY` cubes).
         """
         left = [c for c in self.targets if self.place(state, c) == "table"]
         alice_at, bob_at = self.tool_at(state, "Alice"), self.tool_at(state, "Bob")
         load = self.carried(state, "Alice")
         if not left or len(load) >= PAN_CAPACITY:
-            # Bob goes to the next cube while Alice empties the pan.
-            bob_next = Action("Bob", "WAIT")
-            if left and bob_at not in left:
-                pan = state.tools["Alice"].position
-                nearest = min(left, key=lambda c: planar_distance(pan, state.position(c)))
-                bob_next = Action("Bob", "MOVE", (nearest,))
-            return JointPlan((Action("Alice", "DUMP"), bob_next))
+            # Bob waits: moving on now would save no step (Alice must MOVE after
+            # dumping anyway) and his arm would cross hers on its way to the bin.
+            return JointPlan((Action("Alice", "DUMP"), Action("Bob", "WAIT")))
         if alice_at is not None and alice_at == bob_at and alice_at in left:
             return JointPlan((Action("Alice", "WAIT"), Action("Bob", "SWEEP", (alice_at,))))
         pan = state.tools["Alice"].position
