@@ -169,3 +169,15 @@ def load_config(
     if callable(validate):
         validate()
     return obj  # type: ignore[return-value]
+
+
+def with_overrides(cls: type[C], config: C | None, overrides: dict[str, Any]) -> C:
+    """``config`` (or ``cls``'s defaults) with keyword overrides, checked like :func:`load_config`.
+
+    Raises:
+        ConfigError: An unknown key or a bad value, named.
+    """
+    if not overrides:
+        return config if config is not None else cls()
+    base = dataclasses.asdict(config) if config is not None else {}  # type: ignore[call-overload]
+    return load_config(cls, values={**base, **overrides})

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from brigade.action import Action
-from brigade.config import load_config
+from brigade.config import with_overrides
 from brigade.envs.kitchen.describe import chef_text, describe_kitchen
 from brigade.envs.kitchen.executor import SkillExecutor, count_deliveries, pot_status
 from brigade.envs.kitchen.expert import KitchenExpert
@@ -90,11 +90,8 @@ class KitchenTaskEnv(TaskEnv):
     """The kitchen as a skill-level multi-agent task."""
 
     def __init__(self, config: KitchenTaskConfig | None = None, **overrides: Any):
-        if overrides:
-            # Typed merge: an unknown key or a bad value is a ConfigError naming the key.
-            base = asdict(config) if config is not None else {}
-            config = load_config(KitchenTaskConfig, values={**base, **overrides})
-        config = config or KitchenTaskConfig()
+        # Typed merge: an unknown key or a bad value is a ConfigError naming the key.
+        config = with_overrides(KitchenTaskConfig, config, overrides)
         config.validate()
         self.config = config
         if config.layout_file:

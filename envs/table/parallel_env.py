@@ -29,7 +29,6 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from brigade.envs.table.motion import MotionFailure, MotionPlanner, ToolTarget
-from brigade.envs.table.planning_scene import PlanningScene
 from brigade.envs.table.task_env import TableTaskEnv
 from brigade.errors import ConfigError, InputError
 
@@ -82,9 +81,8 @@ class TableParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):  # type: ignor
             arm.name: arm.tool in ("gripper", "suction") for arm in self.task.scene.arms
         }
         self._dof = {arm: len(self.world.arm_q(arm)) for arm in self.possible_agents}
-        self._ik: MotionPlanner | None = None
-        if control == "ee":
-            self._ik = MotionPlanner(PlanningScene(self.task.scene))
+        # Tool-frame control solves IK in the skill env's planning scene.
+        self._ik: MotionPlanner = self.skill_env.compiler.planner
         self._action_spaces = {
             agent: spaces.Box(-1.0, 1.0, (self._action_size(agent),), dtype=np.float32)
             for agent in self.possible_agents
@@ -212,7 +210,6 @@ class TableParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):  # type: ignor
 
     def _ee_target(self, agent: str, motion: np.ndarray) -> np.ndarray:
         """Joint targets moving the tool by ``motion`` (IK; stays put when out of reach)."""
-        assert self._ik is not None
         self._ik.scene.sync(self.world)
         # The commanded tool pose accumulates (the arm lags behind it, as a servo does).
         position, quaternion = self._tool_targets[agent]

@@ -167,28 +167,34 @@ class CompiledPlan:
         return total
 
 
+def _turn(axis: int, angle: float) -> np.ndarray:
+    """The rotation by ``angle`` about world axis ``axis`` (0 x, 1 y, 2 z), as a quaternion."""
+    turn = np.zeros(4)
+    turn[0] = math.cos(angle / 2)
+    turn[1 + axis] = math.sin(angle / 2)
+    return turn
+
+
+def _product(a: np.ndarray | Quaternion, b: np.ndarray | Quaternion) -> Quaternion:
+    """The rotation ``a`` after ``b`` (quaternion product ``a b``)."""
+    out = np.empty(4)
+    mujoco.mju_mulQuat(out, np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
+
+
 def _yaw_quaternion(yaw: float, base: Quaternion = DOWN) -> Quaternion:
     """``base`` turned by ``yaw`` about the world's z axis."""
-    turn = np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
-    out = np.empty(4)
-    mujoco.mju_mulQuat(out, turn, np.asarray(base, dtype=float))
-    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
+    return _product(_turn(2, yaw), base)
 
 
 def _leaning(quaternion: Quaternion, angle: float) -> Quaternion:
     """``quaternion`` turned by ``angle`` about the world's y axis (tips lean towards +x)."""
-    turn = np.array([math.cos(angle / 2), 0.0, math.sin(angle / 2), 0.0])
-    out = np.empty(4)
-    mujoco.mju_mulQuat(out, turn, np.asarray(quaternion, dtype=float))
-    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
+    return _product(_turn(1, angle), quaternion)
 
 
 def _turned(quaternion: Quaternion, angle: float) -> Quaternion:
     """``quaternion`` turned by ``angle`` about its own x axis."""
-    turn = np.array([math.cos(angle / 2), math.sin(angle / 2), 0.0, 0.0])
-    out = np.empty(4)
-    mujoco.mju_mulQuat(out, np.asarray(quaternion, dtype=float), turn)
-    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
+    return _product(quaternion, _turn(0, angle))
 
 
 def _yaw_of(quaternion: Quaternion) -> float:
@@ -258,43 +264,29 @@ class SkillCompiler:
         goal = intent.tool_goal
         touch = frozenset({pair(arm, body)} if body else ())
         support = frozenset(pair(body, g) for g in self._statics if g != body) if body else touch
-        if intent.grasp and body is not None:
-            effector: Effector = "suction_on" if tool == "suction" else "close"
-            contact = _above(goal, -SUCTION_PRESS) if tool == "suction" else goal
+        if body is not None and (intent.grasp or intent.release):
+            suction = tool == "suction"
+            above = ToolTarget(_above(goal, clearance), orientation)
+            effector: Effector
+            if intent.grasp:
+                effector = "suction_on" if suction else "close"
+                down = _above(goal, -SUCTION_PRESS) if suction else goal
+                down_allow = touch
+            else:
+                effector = "suction_off" if suction else "open"
+                down = _above(goal, PLACE_GAP)
+                down_allow = support
             return {
-                "approach": Stage("free", ToolTarget(_above(goal, clearance), orientation)),
+                "approach": Stage("free", above),
                 "descend": Stage(
-                    "straight", ToolTarget(contact, orientation), allow=touch, speed=CONTACT_SPEED
-                ),
-                "act": Stage(effector=effector, body=body),
-                "lift": Stage(
-                    "straight",
-                    ToolTarget(_above(goal, clearance), orientation),
-                    allow=touch | support,
+                    "straight", ToolTarget(down, orientation), allow=down_allow,
                     speed=CONTACT_SPEED,
                 ),
+                "act": Stage(effector=effector, body=body),
+                "lift": Stage("straight", above, allow=touch | support, speed=CONTACT_SPEED),
                 # Out of the other arms' way (they may work on a shared panel next).
                 "retreat": Stage("home"),
-            }
-        if intent.release and body is not None:
-            effector = "suction_off" if tool == "suction" else "open"
-            return {
-                "approach": Stage("free", ToolTarget(_above(goal, clearance), orientation)),
-                "descend": Stage(
-                    "straight",
-                    ToolTarget(_above(goal, PLACE_GAP), orientation),
-                    allow=support,
-                    speed=CONTACT_SPEED,
-                ),
-                "act": Stage(effector=effector, body=body),
-                "lift": Stage(
-                    "straight",
-                    ToolTarget(_above(goal, clearance), orientation),
-                    allow=touch | support,
-                    speed=CONTACT_SPEED,
-                ),
-                "retreat": Stage("home"),
-            }
+            }  # fmt: skip
         return self.task_stages(intent, orientation, clearance)
 
     def task_stages(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from brigade.action import Action
-from brigade.config import load_config
+from brigade.config import with_overrides
 from brigade.envs.table.motion import MotionFailure
 from brigade.envs.table.parts import CAMERAS
 from brigade.envs.table.planning_scene import PlanningScene
@@ -103,10 +103,8 @@ class TableTaskEnv(TaskEnv):
     """One DV-RoCoBench level as a skill-level multi-agent task."""
 
     def __init__(self, config: TableTaskConfig | None = None, **overrides: Any):
-        if overrides:
-            base = asdict(config) if config is not None else {}
-            config = load_config(TableTaskConfig, values={**base, **overrides})
-        config = config or TableTaskConfig()
+        # Typed merge: an unknown key or a bad value is a ConfigError naming the key.
+        config = with_overrides(TableTaskConfig, config, overrides)
         config.validate()
         self.config = config
         try:
@@ -225,11 +223,10 @@ class TableTaskEnv(TaskEnv):
         if self._compiled is not None and self._compiled[0] == key:
             return []
         intents = [self.task.intent(action, state) for action in plan.actions]
-        carried = {agent: self.task.carried(state, agent) for agent in self._agents}
         # Tools carry what lies on them (a dustpan's load); grasps are read from physics.
         carried = {
-            agent: [b for b in bodies if state.held[agent] != b]
-            for agent, bodies in carried.items()
+            agent: [b for b in self.task.carried(state, agent) if b != state.held[agent]]
+            for agent in self._agents
         }
         try:
             compiled = self.compiler.compile(
