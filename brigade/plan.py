@@ -13,6 +13,12 @@ from brigade.errors import PlanError
 Waypoint = tuple[float, ...]
 
 
+def format_path(points: Iterable[Waypoint]) -> str:
+    """The canonical text of waypoints: ``PATH [(x, y, z), ...]`` (exact: floats' repr)."""
+    texts = ("(" + ", ".join(repr(float(v)) for v in point) + ")" for point in points)
+    return "PATH [" + ", ".join(texts) + "]"
+
+
 @dataclass(frozen=True)
 class JointPlan:
     """One :class:`Action` per agent, plus optional per-agent waypoint paths.
@@ -59,8 +65,11 @@ class JointPlan:
         return tuple(a.agent for a in self.actions)
 
     def to_text(self) -> str:
-        """The canonical text form: one ``NAME .. ACTION ..`` line per agent."""
-        return "\n".join(a.to_text() for a in self.actions)
+        """The canonical text form: one ``NAME .. ACTION ..`` line per agent (and its PATH)."""
+        return "\n".join(
+            a.to_text() + (f" {format_path(self.paths[a.agent])}" if a.agent in self.paths else "")
+            for a in self.actions
+        )
 
     def check_agents(self, agents: Iterable[str]) -> None:
         """Raise :class:`PlanError` unless the plan names exactly ``agents``, in that order."""

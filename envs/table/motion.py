@@ -15,7 +15,7 @@ Two kinds of motion, both checked configuration by configuration against the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +30,13 @@ from brigade.envs.table.state import Quaternion
 
 #: Spacing of the IK solutions along a straight tool motion (metres).
 STRAIGHT_STEP = 0.01
+#: ... and of its turn (radians): joints interpolated across a large turn would
+#: swing the tool far off its line (a dustpan tipping in place flings its load).
+STRAIGHT_TURN = math.radians(3)
+#: The most any joint may turn between two neighbouring IK solutions of a
+#: straight motion (radians); more means IK jumped to another branch and the
+#: arm would swing its tool far off the line between them.
+STRAIGHT_JUMP = 0.35
 #: OMPL's collision-check spacing, as a fraction of the joint space's extent.
 CHECK_RESOLUTION = 0.002
 #: Seconds RRTConnect may search for one path; and for shortcutting it.
@@ -37,6 +44,9 @@ PLANNING_TIME = 1.0
 SIMPLIFY_TIME = 0.1
 #: IK attempts from perturbed rest poses before a target counts as unreachable.
 IK_RESTARTS = 4
+#: A free motion's goal keeps every joint this far from its limits where IK
+#: offers such a solution (radians).
+LIMIT_MARGIN = 0.3
 
 ou.setLogLevel(ou.LOG_NONE)
 
@@ -114,20 +124,44 @@ class MotionPlanner:
         starts = {arm: self.scene.q(arm) for arm in [*targets, *fixed]}
         goals = {arm: self.solve(arm, t, start=starts[arm]) for arm, t in targets.items()}
         try:
-            if not self.check({**fixed, **goals}, allow):
-                return goals
-            for attempt in range(IK_RESTARTS):
-                candidate = {}
-                for arm, target in targets.items():
-                    home = np.array(self.scene.arms[arm].model.home)
-                    start = home + self._offsets(len(home))[attempt]
-                    solution = self.ik.solve(arm, target.position, target.quaternion, start=start)
-                    candidate[arm] = solution.q if solution.converged else goals[arm]
-                if not self.check({**fixed, **candidate}, allow):
+            first_free: dict[str, np.ndarray] | None = None
+            for candidate in self._goal_candidates(targets, goals):
+                if self.check({**fixed, **candidate}, allow):
+                    continue
+                # A goal with a joint at its stop leaves no room for the straight
+                # tool motions that follow (a wrist wound up to its limit cannot
+                # turn on, and IK jumps to another branch): a roomier one is taken.
+                if self._room(candidate) >= LIMIT_MARGIN:
                     return candidate
-            return goals
+                first_free = first_free if first_free is not None else candidate
+            return first_free if first_free is not None else dict(goals)
         finally:
             self.scene.set_q(starts)
+
+    def _goal_candidates(
+        self, targets: Mapping[str, ToolTarget], goals: Mapping[str, np.ndarray]
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """``goals``, then the IK solutions from each perturbed rest pose (lazily)."""
+        yield dict(goals)
+        for attempt in range(IK_RESTARTS):
+            candidate = {}
+            for arm, target in targets.items():
+                home = np.array(self.scene.arms[arm].model.home)
+                start = home + self._offsets(len(home))[attempt]
+                solution = self.ik.solve(arm, target.position, target.quaternion, start=start)
+                candidate[arm] = solution.q if solution.converged else goals[arm]
+            yield candidate
+
+    def _room(self, configuration: Mapping[str, np.ndarray]) -> float:
+        """The smallest distance of any joint from its limits (radians)."""
+        return (
+            min(
+                float(np.min(np.minimum(q - self._ranges[arm][:, 0], self._ranges[arm][:, 1] - q)))
+                for arm, q in configuration.items()
+            )
+            if configuration
+            else math.inf
+        )
 
     @staticmethod
     def _offsets(joints: int) -> list[np.ndarray]:
@@ -151,12 +185,16 @@ class MotionPlanner:
         targets: Mapping[str, ToolTarget],
         allow: Iterable[frozenset[str]],
         what: str,
+        via: Mapping[str, Sequence[Vec3]] | None = None,
     ) -> np.ndarray:
         """Joint waypoints moving every arm's tool in a straight line to its target.
 
-        Orientation is interpolated (slerp) from the current one when a target
-        quaternion is given. Rows are the arms' joints concatenated in the
-        order of ``targets``; the first row is the current configuration.
+        With ``via`` points for an arm, its tool follows the polyline through
+        them instead, at a speed that brings every arm in at once (each at
+        the same fraction of its own line). Orientation is interpolated (slerp)
+        from the current one when a target quaternion is given. Rows are the
+        arms' joints concatenated in the order of ``targets``; the first row
+        is the current configuration.
 
         Raises:
             MotionFailure: IK fails along the way, or a waypoint collides.
@@ -166,23 +204,29 @@ class MotionPlanner:
         starts = {arm: self.scene.q(arm) for arm in arms}
         origins = {arm: self.scene.tool_position(arm) for arm in arms}
         start_quats = {arm: self.scene.kinematics.tool_pose(arm).quaternion for arm in arms}
-        distance = max(
-            float(np.linalg.norm(np.subtract(targets[a].position, origins[a]))) for a in arms
+        lines = {
+            arm: _Polyline([tuple(origins[arm]), *(via or {}).get(arm, ()), targets[arm].position])
+            for arm in arms
+        }
+        distance = max(line.length for line in lines.values())
+        turn = max(
+            (
+                _turn_angle(start_quats[a], q)
+                for a in arms
+                if (q := targets[a].quaternion) is not None
+            ),
+            default=0.0,
         )
-        count = max(1, math.ceil(distance / STRAIGHT_STEP))
+        count = max(1, math.ceil(distance / STRAIGHT_STEP), math.ceil(turn / STRAIGHT_TURN))
         rows = [np.concatenate([starts[a] for a in arms])]
         current = dict(starts)
         try:
             for k in range(1, count + 1):
                 fraction = k / count
+                previous = dict(current)
                 for arm in arms:
                     target = targets[arm]
-                    o, t = origins[arm], target.position
-                    position = (
-                        float(o[0] + fraction * (t[0] - o[0])),
-                        float(o[1] + fraction * (t[1] - o[1])),
-                        float(o[2] + fraction * (t[2] - o[2])),
-                    )
+                    position = lines[arm].at(fraction)
                     quaternion = (
                         _slerp(start_quats[arm], target.quaternion, fraction)
                         if target.quaternion is not None
@@ -193,6 +237,12 @@ class MotionPlanner:
                         ToolTarget(position, quaternion),
                         start=current[arm],
                     )
+                    if np.abs(current[arm] - previous[arm]).max() > STRAIGHT_JUMP:
+                        x, y, z = position
+                        raise MotionFailure(
+                            f"{what}: {arm} cannot keep its tool on a straight line near "
+                            f"({x:.2f}, {y:.2f}, {z:.2f}) without flipping its arm"
+                        )
                 collisions = self.check(current, allow)
                 if collisions:
                     raise MotionFailure(
@@ -292,6 +342,37 @@ class MotionPlanner:
 def _collision_text(collisions: Sequence[Collision]) -> str:
     pairs = "; ".join(str(c) for c in collisions)
     return f"collision between {pairs}"
+
+
+class _Polyline:
+    """Points joined by straight lines, walked by the fraction of its length."""
+
+    def __init__(self, points: Sequence[Sequence[float]]):
+        self.points = np.asarray(points, dtype=float)
+        gaps = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        self.cumulative = np.concatenate([[0.0], np.cumsum(gaps)])
+        self.length = float(self.cumulative[-1])
+
+    def at(self, fraction: float) -> Vec3:
+        """The point ``fraction`` of the way along (the last point at 1)."""
+        if self.length == 0.0:
+            point = self.points[-1]
+        else:
+            walked = fraction * self.length
+            k = min(
+                int(np.searchsorted(self.cumulative, walked, side="right")) - 1,
+                len(self.points) - 2,
+            )
+            span = self.cumulative[k + 1] - self.cumulative[k]
+            share = 0.0 if span == 0.0 else (walked - self.cumulative[k]) / span
+            point = self.points[k] + min(share, 1.0) * (self.points[k + 1] - self.points[k])
+        return (float(point[0]), float(point[1]), float(point[2]))
+
+
+def _turn_angle(a: Quaternion, b: Quaternion) -> float:
+    """The angle (radians) of the rotation between two unit quaternions (w, x, y, z)."""
+    dot = min(1.0, abs(float(np.dot(a, b))))
+    return 2.0 * math.acos(dot)
 
 
 def _slerp(a: Quaternion, b: Quaternion, fraction: float) -> Quaternion:

@@ -93,6 +93,7 @@ def _robot_spec(arm: ArmSpec) -> mujoco.MjSpec:
         # The gripper is a closed four-bar whose meshes overlap by design.
         grip = bodies[bodies.index("xarm_gripper_base_link") :]
         excludes += [(a, b) for i, a in enumerate(grip) for b in grip[i + 1 :]]
+    excludes += list(model.hull_overlaps)
     for a, b in excludes:
         spec.add_exclude(bodyname1=a, bodyname2=b)
     if model.gripper_joint is not None:

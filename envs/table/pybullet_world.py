@@ -517,6 +517,8 @@ class PybulletWorld(TableWorld):
             flange = next(j for j in range(count) if names[j] == model.flange)
             grip = [flange, *self._descendants(flange, parent)]
             excluded |= {frozenset((a, b)) for a in grip for b in grip if a != b}
+        link = {name: index for index, name in names.items()}
+        excluded |= {frozenset((link[a], link[b])) for a, b in model.hull_overlaps}
         for a in range(-1, count):
             for b in range(a + 1, count):
                 wa, wb = weld[a], weld[b]

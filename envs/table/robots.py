@@ -30,6 +30,9 @@ class RobotModel:
         tool_offset: From ``flange`` to the tool frame along the flange's z axis
             (metres): between the fingertips, or the tip of a mounted tool.
         fingers: The two links whose contact with a body means it is held.
+        hull_overlaps: Link pairs that never touch on the real arm but whose
+            convex collision hulls overlap within the joint limits (both
+            engines collide convex hulls of the meshes): left out of contacts.
     """
 
     name: str
@@ -42,6 +45,7 @@ class RobotModel:
     flange: str
     tool_offset: float
     fingers: tuple[str, str] | None = None
+    hull_overlaps: tuple[tuple[str, str], ...] = ()
 
     def urdf_path(self) -> Path:
         """The URDF file (``pybullet_data`` must be installed: it comes with pybullet)."""
@@ -85,5 +89,8 @@ MODELS: dict[str, RobotModel] = {
         kp=(800, 800, 500, 500, 200, 150, 100),
         flange="lbr_iiwa_link_7",
         tool_offset=0.045,
+        # Link 5's hull spans the fork that joint 6 turns in, so it meets link
+        # 7's when the wrist bends far (as a dustpan tipping into a bin needs).
+        hull_overlaps=(("lbr_iiwa_link_5", "lbr_iiwa_link_7"),),
     ),
 }

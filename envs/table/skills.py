@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import mujoco
@@ -43,7 +43,7 @@ import numpy as np
 
 from brigade.envs.table.geometry import Vec3
 from brigade.envs.table.motion import MotionFailure, MotionPlanner, ToolTarget
-from brigade.envs.table.parts import PAN_HALF
+from brigade.envs.table.parts import PAN_HALF, PAN_LEVEL
 from brigade.envs.table.planning_scene import PlanningScene, pair
 from brigade.envs.table.state import Quaternion
 from brigade.envs.table.tasks.base import Intent, TableTask
@@ -68,8 +68,15 @@ SETTLE = {"close": 0.6, "open": 0.4, "suction_on": 0.15, "suction_off": 0.3, "pa
 #: Speed of a broom's push, as a fraction of the joint limits.
 SWEEP_SPEED = 0.15
 #: Where a dustpan tips its load: this high over the bin, turned this far.
-DUMP_HEIGHT = 0.25
+DUMP_HEIGHT = 0.21
 DUMP_TILT = math.radians(90)
+#: How far beyond the pan's open edge a tipped load lands (measured, metres).
+DUMP_THROW = 0.05
+#: How far a dustpan turns about the vertical on its way to the bin, as
+#: fractions of the arm's swing, in the order tried: the first that compiles
+#: is used. Turned all the way, the wrist keeps still but cannot tip the pan
+#: over the bin; turned part way, the wrist turns less on the way.
+DUMP_SWINGS = (0.35, 0.5, 0.2, 0.65, 0.0)
 #: How far the broom backs off the cube it pushed before it lifts (metres, +x).
 BACK_OFF = 0.015
 #: How far the broom's handle leans from the vertical (radians).
@@ -99,6 +106,7 @@ class Stage:
         allow: Group pairs allowed to touch during this stage.
         speed: Fraction of the joint limits.
         leaves: Where the bodies this effector lets go of come to rest (a dumped load).
+        via: Points the tool passes through on a straight way to ``target`` (a PATH).
     """
 
     motion: MotionKind | None = None
@@ -108,6 +116,7 @@ class Stage:
     allow: frozenset[frozenset[str]] = frozenset()
     speed: float = 1.0
     leaves: Mapping[str, Vec3] = field(default_factory=dict)
+    via: tuple[Vec3, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,23 @@ def _above(position: Vec3, height: float) -> Vec3:
     return (position[0], position[1], position[2] + height)
 
 
+def _along(
+    stages: dict[str, Stage], path: Sequence[Sequence[float]], intent: Intent
+) -> dict[str, Stage]:
+    """``stages`` with the approach taken in straight lines through the waypoints of ``path``.
+
+    Raises:
+        MotionFailure: The action has no approach for a path to shape.
+    """
+    approach = stages.get("approach")
+    if approach is None or approach.target is None:
+        raise MotionFailure(
+            f"{intent.agent}'s {intent.verb} has no travel for a PATH to shape; leave the PATH out"
+        )
+    via = tuple((float(p[0]), float(p[1]), float(p[2])) for p in path)
+    return {**stages, "approach": replace(approach, motion="straight", via=via)}
+
+
 class SkillCompiler:
     """Compiles joint plans of one task into motions, in a planning scene."""
 
@@ -235,7 +261,7 @@ class SkillCompiler:
         tool = self.tools[arm]
         current = _yaw_of(self.scene.kinematics.tool_pose(arm).quaternion)
         if tool == "dustpan":
-            return [_yaw_quaternion(-math.pi / 2)]
+            return [PAN_LEVEL]
         if tool == "broom":
             # Leaning away from the pan (towards +x), so the arms' wrists keep apart.
             return [_leaning(_yaw_quaternion(y), BROOM_LEAN) for y in (0.0, math.pi)]
@@ -307,7 +333,8 @@ class SkillCompiler:
                 "straight", ToolTarget(raised, orientation), speed=CONTACT_SPEED
             )
         # A pan with a load keeps level: straight lines only.
-        travel: MotionKind = "straight" if tool == "dustpan" else "free"
+        loaded = tool == "dustpan" and bool(self.scene.attached.get(arm))
+        travel: MotionKind = "straight" if loaded else "free"
         if intent.verb == "MOVE":
             stages["approach"] = Stage(travel, ToolTarget(_above(goal, clearance), orientation))
             stages["descend"] = Stage(
@@ -343,19 +370,29 @@ class SkillCompiler:
             return stages
         if intent.verb == "DUMP" and tool == "dustpan" and intent.others:
             drop = np.mean([list(p) for p in intent.others.values()], axis=0)
-            # The load leaves over the open edge (towards +x): the plate's centre
-            # goes that far short of where the load should land.
-            over: Vec3 = (float(drop[0]) - PAN_HALF[1], float(drop[1]), DUMP_HEIGHT)
-            tipped = _turned(orientation, -DUMP_TILT)
+            # ``orientation`` is the pan's heading over the bin (see _dump_headings).
+            level = orientation
+            # The load leaves over the open edge, thrown on a little by the tip:
+            # the plate's centre goes that far short of where it should land.
+            edge = _yaw_of(level) - math.pi / 2
+            short = PAN_HALF[1] + DUMP_THROW
+            over: Vec3 = (
+                float(drop[0]) - short * math.cos(edge),
+                float(drop[1]) - short * math.sin(edge),
+                DUMP_HEIGHT,
+            )
+            tipped = _turned(level, DUMP_TILT)
+            heading = _yaw_quaternion(_yaw_of(self.scene.kinematics.tool_pose(arm).quaternion))
             stages["raise"] = Stage(
-                "straight", ToolTarget((here[0], here[1], DUMP_HEIGHT), orientation),
+                "straight", ToolTarget((here[0], here[1], DUMP_HEIGHT), heading),
                 speed=CONTACT_SPEED,
             )  # fmt: skip
-            stages["approach"] = Stage("straight", ToolTarget(over, orientation))
+            stages["approach"] = Stage("straight", ToolTarget(over, level))
             stages["descend"] = Stage("straight", ToolTarget(over, tipped), speed=CONTACT_SPEED)
             stages["act"] = Stage(effector="pause", leaves=dict(intent.others))
-            stages["lift"] = Stage("straight", ToolTarget(over, orientation), speed=CONTACT_SPEED)
-            stages["retreat"] = Stage("free", ToolTarget(goal, orientation))
+            stages["lift"] = Stage("straight", ToolTarget(over, level), speed=CONTACT_SPEED)
+            # Back to the heading of a pan on the table, ready for the next MOVE.
+            stages["retreat"] = Stage("free", ToolTarget(goal, self.orientations(arm)[0]))
             return stages
         raise MotionFailure(f"{arm}: a {tool} cannot {intent.verb}")
 
@@ -382,11 +419,39 @@ class SkillCompiler:
         Raises:
             MotionFailure: IK, a collision or path planning fails; nothing has moved.
         """
+        options = {
+            intent.agent: self._stage_options(
+                intent, world, carried, plan.paths.get(intent.agent, ())
+            )
+            for intent in intents
+        }
+        by_arm = {arm: next(choices) for arm, choices in options.items()}
+        # Only a dump has options worth planning again (see DUMP_SWINGS): for
+        # other verbs a failure is the verifier's answer.
+        retrying = [i.agent for i in intents if i.verb == "DUMP"]
+        first: MotionFailure | None = None
+        while True:
+            self._sync(world, carried)
+            try:
+                return self._compile_stages(plan, by_arm, seed)
+            except MotionFailure as failure:
+                first = first or failure
+                others = {arm: next(options[arm], None) for arm in retrying}
+                if not any(others.values()):
+                    raise first from None
+                by_arm.update({arm: stages for arm, stages in others.items() if stages})
+
+    def _sync(self, world: TableWorld, carried: Mapping[str, Sequence[str]] | None) -> None:
+        """The planning scene set to ``world``, with the bodies riding on tools attached."""
         self.scene.sync(world)
         for arm, bodies in (carried or {}).items():
             for body in bodies:
                 self.scene.attach(arm, body)
-        by_arm = {intent.agent: self._arm_stages(intent) for intent in intents}
+
+    def _compile_stages(
+        self, plan: JointPlan, by_arm: Mapping[str, Mapping[str, Stage]], seed: int
+    ) -> CompiledPlan:
+        """The segments of every arm's stages, slot by slot, from the planning scene."""
         compiled = CompiledPlan(plan)
         for number, slot in enumerate(SLOTS):
             stages = {arm: s[slot] for arm, s in by_arm.items() if slot in s}
@@ -404,17 +469,37 @@ class SkillCompiler:
                     compiled.segments.append(motion)
         return compiled
 
-    def _arm_stages(self, intent: Intent) -> dict[str, Stage]:
-        """The stages of one intent, with the first orientation and clearance IK can reach.
+    def _stage_options(
+        self,
+        intent: Intent,
+        world: TableWorld,
+        carried: Mapping[str, Sequence[str]] | None,
+        path: Sequence[Sequence[float]] = (),
+    ) -> Iterator[dict[str, Stage]]:
+        """The stages of one intent for each orientation and clearance IK can reach, best first.
 
         Close to an arm's base, pointing straight down 12 cm above a target can
         be beyond the elbow's range where the target itself is not; a lower
-        approach is tried before giving up.
+        approach is tried before giving up. Each option is built from the
+        state of ``world`` (the planning scene is synced before each). A
+        ``path`` (an LLM's PATH waypoints) turns the approach into straight
+        lines through its points.
+
+        Raises:
+            MotionFailure: No option is reachable (on the first ``next``).
         """
-        options = self.orientations(intent.agent, self._body_yaw(intent.body))
+        if intent.verb == "DUMP":
+            self._sync(world, carried)
+            options = self._dump_headings(intent)
+        else:
+            options = self.orientations(intent.agent, self._body_yaw(intent.body))
         failure: MotionFailure | None = None
+        found = False
         for clearance, orientation in itertools.product(CLEARANCES, options):
+            self._sync(world, carried)
             stages = self.stages(intent, orientation, clearance)
+            if path:
+                stages = _along(stages, path, intent)
             try:
                 for stage in stages.values():
                     if stage.target is not None:
@@ -422,9 +507,23 @@ class SkillCompiler:
             except MotionFailure as error:
                 failure = failure or error
                 continue
-            return stages
-        assert failure is not None
-        raise MotionFailure(f"{failure} for {intent.verb}")
+            found = True
+            yield stages
+        if not found:
+            assert failure is not None
+            raise MotionFailure(f"{failure} for {intent.verb}")
+
+    def _dump_headings(self, intent: Intent) -> list[Quaternion]:
+        """Headings of a level dustpan over the bin, turned part of the arm's swing to it."""
+        arm = intent.agent
+        here = self.scene.tool_position(arm)
+        drop = np.mean([list(p) for p in intent.others.values()], axis=0)
+        base = self.task.scene.arm(arm).base
+        swing = math.atan2(drop[1] - base[1], drop[0] - base[0]) - math.atan2(
+            here[1] - base[1], here[0] - base[0]
+        )
+        heading = _yaw_quaternion(_yaw_of(self.scene.kinematics.tool_pose(arm).quaternion))
+        return [_product(_turn(2, swing * fraction), heading) for fraction in DUMP_SWINGS]
 
     def _body_yaw(self, body: str | None) -> float | None:
         if body is None:
@@ -453,7 +552,8 @@ class SkillCompiler:
         speed = min(s.speed for s in stages.values())
         if all(s.motion == "straight" for s in stages.values()):
             targets = {arm: s.target for arm, s in stages.items() if s.target is not None}
-            waypoints = self.planner.straight_path(targets, allow, what)
+            via = {arm: s.via for arm, s in stages.items() if s.via}
+            waypoints = self.planner.straight_path(targets, allow, what, via=via)
             dense = True
         else:
             homes = {

@@ -88,3 +88,64 @@ def test_a_repeated_keyword_or_closing_word_after_the_answer_is_prose() -> None:
     assert [a.command for a in answer.actions] == ["WAIT"] * 3
     turn = parse_answer("PROCEED\nNAME Bob ACTION PICK dish\nProceed.", AGENTS, require=("Bob",))
     assert turn.for_agent("Bob").command == "PICK dish"
+
+
+coordinate = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False)
+waypoints = st.lists(st.tuples(coordinate, coordinate, coordinate), min_size=1, max_size=5)
+
+
+@given(waypoints, waypoints)
+def test_paths_round_trip_exactly(alice: list, chad: list) -> None:
+    actions = [Action("Alice", "MOVE", ("cube",)), Action("Bob", "WAIT"), Action("Chad", "DUMP")]
+    paths = {"Alice": tuple(alice), "Chad": tuple(chad)}
+    answer = parse_answer(format_answer(actions, paths=paths), AGENTS)
+    assert answer.actions == tuple(actions)
+    assert dict(answer.paths) == paths
+    plan = answer.plan()
+    assert plan.paths == paths
+    # The plan's own text reads back to the same plan.
+    assert parse_answer("EXECUTE\n" + plan.to_text(), AGENTS).plan() == plan
+
+
+def test_roco_style_paths_are_read() -> None:
+    text = """We go around Bob.
+EXECUTE
+NAME Alice ACTION PICK cube1 PATH [(0.1, 0.2, 0.3), (0.15, 0.2, 0.3)]
+NAME Bob ACTION WAIT
+**NAME Chad ACTION PICK cube2 PATH: ((0, -0.1, 0.25), (0, -0.2, 0.2))**.
+"""
+    answer = parse_answer(text, AGENTS)
+    assert answer.paths == {
+        "Alice": ((0.1, 0.2, 0.3), (0.15, 0.2, 0.3)),
+        "Chad": ((0.0, -0.1, 0.25), (0.0, -0.2, 0.2)),
+    }
+    assert answer.for_agent("Alice") == Action("Alice", "PICK", ("cube1",))
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("[(0.1, 0.2)]", "waypoint 1 must be three finite numbers"),
+        ("[(0.1, 0.2, 'x')]", "waypoint 1 must be three finite numbers"),
+        ("[(0.1, 0.2, 0.3), (1e999, 0, 0)]", "waypoint 2 must be three finite numbers"),
+        ("[(True, 0, 0)]", "waypoint 1 must be three finite numbers"),
+        ("[]", "non-empty list"),
+        ("somewhere over there", "must be a list of (x, y, z) points"),
+        ("__import__('os').system('true')", "must be a list of (x, y, z) points"),
+        ("[" + "(0, 0, 0), " * 17 + "]", "at most 16"),
+    ],
+)
+def test_bad_paths_are_refused_with_the_reason(path: str, reason: str) -> None:
+    text = (
+        f"EXECUTE\nNAME Alice ACTION MOVE cube PATH {path}\n"
+        "NAME Bob ACTION WAIT\nNAME Chad ACTION WAIT"
+    )
+    with pytest.raises(AnswerError, match="Alice's PATH") as caught:
+        parse_answer(text, AGENTS)
+    assert reason in caught.value.reason
+
+
+def test_a_lower_case_path_is_an_argument_not_a_keyword() -> None:
+    text = "EXECUTE\nNAME Alice ACTION FOLLOW path\nNAME Bob ACTION WAIT\nNAME Chad ACTION WAIT"
+    answer = parse_answer(text, AGENTS)
+    assert answer.for_agent("Alice").args == ("path",) and not answer.paths

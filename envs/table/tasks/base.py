@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
@@ -20,11 +21,20 @@ from typing import ClassVar
 from brigade.action import Action
 from brigade.envs.table.geometry import Vec3
 from brigade.envs.table.spec import SceneSpec
-from brigade.envs.table.state import Pose, TableState
+from brigade.envs.table.state import Pose, Quaternion, TableState
 from brigade.plan import JointPlan
 
 #: ReAd's step limit on DV-RoCoBench.
 STEP_LIMIT = 15
+#: Waypoints of an LLM's PATH: the heights a tool may pass at (metres above
+#: the table), and the longest gap between neighbouring waypoints.
+PATH_HEIGHTS = (0.02, 0.6)
+PATH_SPACING = 0.3
+PATH_HELP = (
+    "An arm's line may end with PATH [(x, y, z), ...]: waypoints its tool passes on "
+    f"the way, in metres, over its reach, {PATH_HEIGHTS[0]:g} to {PATH_HEIGHTS[1]:g} m high "
+    f"and at most {PATH_SPACING:g} m apart."
+)
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,22 @@ class TableTask(ABC):
         return "\n".join(lines)
 
     def describe(self, state: TableState, agent: str | None = None) -> str:
-        """The rules followed by the state."""
-        return f"{self.rules_text()}\n\n{self.state_text(state, agent)}"
+        """The rules followed by the state, with coordinates for PATH waypoints."""
+        return (
+            f"{self.rules_text()}\n{PATH_HELP}\n\n{self.state_text(state, agent)}\n"
+            f"{self.coordinates_text(state)}"
+        )
+
+    def coordinates_text(self, state: TableState) -> str:
+        """Where every object and tool is, in metres (what a PATH is written in)."""
+        lines = ["[Coordinates] metres; x to the right, y away from the camera, z up."]
+        for body in self.scene.movable:
+            x, y, z = state.position(body.name)
+            lines.append(f"{body.name}: ({x:.2f}, {y:.2f}, {z:.2f})")
+        for agent in self.agents:
+            x, y, z = state.tools[agent].position
+            lines.append(f"{agent}'s {self.scene.arm(agent).tool}: ({x:.2f}, {y:.2f}, {z:.2f})")
+        return "\n".join(lines)
 
     @abstractmethod
     def snippet(self, state: TableState, agent: str) -> str:
@@ -152,7 +176,12 @@ class TableTask(ABC):
         return self.task_rule_problems(plan, state)
 
     def reach_problems(self, plan: JointPlan, state: TableState) -> list[str]:
-        """Targets outside the region an arm works in (RoCoBench's reachability check)."""
+        """Targets and waypoints outside the region an arm works in, and waypoints too far apart.
+
+        RoCoBench's reachability and waypoint checks: a PATH's points must lie
+        over the arm's region, between :data:`PATH_HEIGHTS`, at most
+        :data:`PATH_SPACING` apart, and only a moving action can take one.
+        """
         problems = []
         for action in plan.actions:
             goal = self.intent(action, state).tool_goal
@@ -162,6 +191,23 @@ class TableTask(ABC):
                     f"{action.agent} cannot reach ({goal[0]:.2f}, {goal[1]:.2f}) "
                     f"for {action.command}"
                 )
+            path = plan.paths.get(action.agent, ())
+            if path and goal is None:
+                problems.append(f"{action.agent}: a PATH needs an action that moves the arm")
+                continue
+            for number, (x, y, z) in enumerate(path, start=1):
+                if not arm.reach.contains(x, y) or not PATH_HEIGHTS[0] <= z <= PATH_HEIGHTS[1]:
+                    problems.append(
+                        f"{action.agent} cannot reach PATH waypoint {number} "
+                        f"({x:.2f}, {y:.2f}, {z:.2f})"
+                    )
+            for number, (a, b) in enumerate(itertools.pairwise(path), start=1):
+                gap = math.dist(a, b)
+                if gap > PATH_SPACING:
+                    problems.append(
+                        f"{action.agent}'s PATH waypoints {number} and {number + 1} are "
+                        f"{gap:.2f} m apart; at most {PATH_SPACING:.2f}"
+                    )
         return problems
 
     # ------------------------------------------------------------------ ground truth
@@ -233,8 +279,15 @@ class TableTask(ABC):
     def initial_state(self) -> TableState:
         """The state at the start, with tools at their home positions."""
         bodies = {b.name: Pose(b.position) for b in self.scene.movable}
-        tools = {arm.name: Pose(self.home(arm.name)) for arm in self.scene.arms}
+        tools = {
+            arm.name: Pose(self.home(arm.name), self.tool_orientation(arm.name))
+            for arm in self.scene.arms
+        }
         return TableState(bodies, tools, {arm.name: None for arm in self.scene.arms})
+
+    def tool_orientation(self, agent: str) -> Quaternion:
+        """The orientation of ``agent``'s tool frame while it works (for states without physics)."""
+        return (1.0, 0.0, 0.0, 0.0)
 
     def home(self, agent: str) -> Vec3:
         """Where ``agent``'s tool rests between actions: above its base, 30 cm over the table."""

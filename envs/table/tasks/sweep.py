@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from brigade.action import Action
 from brigade.envs.table.geometry import FACING_CAMERA, Region, Vec3, planar_distance
-from brigade.envs.table.parts import PAN_HALF, PAN_RAMP
+from brigade.envs.table.parts import PAN_HALF, PAN_LEVEL, PAN_RAMP
 from brigade.envs.table.spec import ArmSpec, BodySpec, SceneSpec
-from brigade.envs.table.state import TableState
+from brigade.envs.table.state import Quaternion, TableState
 from brigade.envs.table.tasks.base import Intent, TableTask
 from brigade.plan import JointPlan
 
@@ -114,13 +114,17 @@ class SweepTask(TableTask):
         self.cubes = cube_names(level)
         self.targets = [c for c in self.cubes if c.startswith(("yellow", "green"))]
 
+    def tool_orientation(self, agent: str) -> Quaternion:
+        """The dustpan lies level, open towards +x (the broom); the broom's is not read."""
+        return PAN_LEVEL if agent == "Alice" else super().tool_orientation(agent)
+
     # ------------------------------------------------------------------ reading the state
 
     def in_bin(self, state: TableState, cube: str) -> bool:
-        """Whether ``cube`` lies inside the bin."""
+        """Whether ``cube`` lies inside the bin (its bottom below the rim: on the pile too)."""
         x, y, z = state.position(cube)
         region = Region.around(*BIN_CENTER, BIN_HALF[0], BIN_HALF[1])
-        return region.contains(x, y) and z < 2 * BIN_HALF[2]
+        return region.contains(x, y) and z - CUBE_HALF < 2 * BIN_HALF[2]
 
     def in_dustpan(self, state: TableState, cube: str) -> bool:
         """Whether ``cube`` lies on the dustpan's plate."""
