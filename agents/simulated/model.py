@@ -25,6 +25,7 @@ from brigade.agents.parsing import AnswerError, parse_answer
 from brigade.agents.simulated.config import MISTAKE_KINDS, SimConfig, config_hash
 from brigade.agents.simulated.kitchen import KitchenWorld
 from brigade.agents.simulated.request import ReadRequest, read_request
+from brigade.agents.simulated.table import TableTasks
 from brigade.chat import ChatModel, ChatRequest, Completion, Usage, estimate_tokens, messages_tokens
 
 
@@ -65,7 +66,7 @@ class SimulatedLLM(ChatModel):
         # The error model's hash is part of the name, so that replies recorded under
         # one configuration are never replayed (or cached) under another.
         self.model = f"{self.config.model_name}@{config_hash(self.config)}"
-        self.worlds: list[World] = worlds if worlds is not None else [KitchenWorld()]
+        self.worlds: list[World] = worlds if worlds is not None else [KitchenWorld(), TableTasks()]
         self._lock = threading.Lock()
 
     def describe(self) -> dict[str, object]:
