@@ -72,7 +72,7 @@ def read_request(messages: Sequence[Message]) -> ReadRequest:
         kind = "turn"
     else:
         kind = "joint"
-    described = [u for u in users if 'Kitchen "' in u or 'Table "' in u]
+    described = [u for u in users if 'Kitchen "' in u or "[Task] " in u]
     description = described[-1] if described else last_user
     speaker = None
     if kind in ("turn", "final"):

@@ -29,7 +29,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from brigade.envs.table.motion import MotionFailure, MotionPlanner, ToolTarget
-from brigade.envs.table.task_env import TableTaskEnv
+from brigade.envs.table.task_env import IDEAL, TableTaskEnv
 from brigade.errors import ConfigError, InputError
 
 CONTROL_MODES = ("joint", "ee")
@@ -68,6 +68,10 @@ class TableParallelEnv(ParallelEnv[str, np.ndarray, np.ndarray]):  # type: ignor
         if render_mode not in (None, "rgb_array"):
             raise ConfigError(
                 f"must be None or 'rgb_array', not {render_mode!r}", key="render_mode"
+            )
+        if backend == IDEAL:
+            raise ConfigError(
+                "low-level control needs a physics engine, not the ideal backend", key="backend"
             )
         self.skill_env = TableTaskEnv(task=task, backend=backend, jitter=jitter)
         self.world = self.skill_env.world

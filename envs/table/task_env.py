@@ -21,6 +21,7 @@ import numpy as np
 
 from brigade.action import Action
 from brigade.config import with_overrides
+from brigade.envs.table.ideal_world import IdealWorld
 from brigade.envs.table.motion import MotionFailure
 from brigade.envs.table.parts import CAMERAS
 from brigade.envs.table.planning_scene import PlanningScene
@@ -33,6 +34,8 @@ from brigade.plan import JointPlan, Outcome
 from brigade.task_env import TaskEnv
 
 BACKENDS = ("mujoco", "pybullet")
+#: The symbolic backend (no physics: see :mod:`brigade.envs.table.ideal_world`).
+IDEAL = "ideal"
 #: Physics steps the scene settles for after objects are placed at a reset.
 SETTLE_STEPS = 100
 
@@ -43,7 +46,8 @@ class TableTaskConfig:
 
     Attributes:
         task: The level (``sort-3``, ``sandwich-recipe1``, ``sweep-y1g1``).
-        backend: The physics engine, ``mujoco`` or ``pybullet``.
+        backend: The physics engine, ``mujoco`` or ``pybullet``; or ``ideal``, plans
+            coming true without physics (for critic data; not for results).
         step_limit: Environment steps (plans executed) before the episode is truncated.
         jitter: Objects start up to this far (metres, in x and y) from their
             nominal places, drawn from the episode's seed (0: always nominal).
@@ -64,8 +68,10 @@ class TableTaskConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values out of range."""
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"must be one of {BACKENDS}, not {self.backend!r}", key="backend")
+        if self.backend not in (*BACKENDS, IDEAL):
+            raise ConfigError(
+                f"must be one of {(*BACKENDS, IDEAL)}, not {self.backend!r}", key="backend"
+            )
         if self.step_limit < 1:
             raise ConfigError(f"must be at least 1, not {self.step_limit}", key="step_limit")
         if not 0 <= self.jitter <= 0.03:
@@ -96,6 +102,8 @@ def make_world(task: TableTask, backend: str) -> TableWorld:
         from brigade.envs.table.pybullet_world import PybulletWorld
 
         return PybulletWorld(task.scene)
+    if backend == IDEAL:
+        return IdealWorld(task)
     raise ConfigError(f"must be one of {BACKENDS}, not {backend!r}", key="backend")
 
 
@@ -219,6 +227,8 @@ class TableTaskEnv(TaskEnv):
         problems = self.task.reach_problems(plan, state)
         if problems:
             return problems
+        if isinstance(self.world, IdealWorld):
+            return []  # no arms to move: what the rules allow comes true
         key = self._plan_key(plan)
         if self._compiled is not None and self._compiled[0] == key:
             return []
@@ -261,6 +271,9 @@ class TableTaskEnv(TaskEnv):
         feedback: list[str]
         if problems:
             feedback = ["The plan failed verification and nothing moved: " + "; ".join(problems)]
+        elif isinstance(self.world, IdealWorld):
+            self.world.apply(plan)
+            feedback = []
         else:
             assert self._compiled is not None
             compiled = self._compiled[1]

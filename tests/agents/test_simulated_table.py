@@ -78,3 +78,22 @@ def test_other_text_is_not_read_as_a_table() -> None:
     assert tasks.read('Kitchen "cramped_room" at time step 3') is None
     assert tasks.read("[Task] Sort Cubes, level 9. ...") is None
     assert tasks.read("[Task] Sort Cubes, level 1. No coordinates here.") is None
+
+
+def test_feedback_on_a_plan_gets_another_plan_for_the_same_table() -> None:
+    env = envs.make_task("table/sort-2")
+    env.reset(0)
+    system = (
+        rules_for(env.env_id).render() + "\n\n" + JOINT_FORMAT.render(agents=", ".join(env.agents))
+    )
+    messages = [
+        Message("system", system),
+        Message("user", "The current state:\n" + env.describe()),
+        Message(
+            "assistant",
+            "EXECUTE\nNAME Alice ACTION WAIT\nNAME Bob ACTION WAIT\nNAME Chad ACTION WAIT",
+        ),
+        Message("user", "Your plan cannot be executed:\n- you can't all WAIT\nAnswer again."),
+    ]
+    reply = SimulatedLLM(PERFECT).complete(messages, seed=0)
+    assert parse_answer(reply.text, env.agents).plan() == env.expert_plan()
