@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import math
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -26,6 +27,8 @@ from brigade.plan import JointPlan
 
 #: ReAd's step limit on DV-RoCoBench.
 STEP_LIMIT = 15
+#: Symbolic states whose expert plan a task remembers.
+PLAN_CACHE = 4096
 #: Waypoints of an LLM's PATH: the heights a tool may pass at (metres above
 #: the table), and the longest gap between neighbouring waypoints.
 PATH_HEIGHTS = (0.02, 0.6)
@@ -83,6 +86,8 @@ class TableTask(ABC):
     def __init__(self, level: str, scene: SceneSpec):
         self.level = level
         self.scene = scene
+        # Shortest plans by symbolic state (the search is the expert's cost).
+        self._plans: OrderedDict[Hashable, JointPlan] = OrderedDict()
 
     @property
     def agents(self) -> tuple[str, ...]:
@@ -236,10 +241,16 @@ class TableTask(ABC):
         When no plan reaches the goal within the step limit the arms WAIT
         (the task's rules forbid that, so the episode visibly stalls).
         """
+        key = self.key(state)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
         found = shortest_plan(self, state, self.step_limit)
-        if found:
-            return found[0]
-        return JointPlan(tuple(Action(a, "WAIT") for a in self.agents))
+        plan = found[0] if found else JointPlan(tuple(Action(a, "WAIT") for a in self.agents))
+        self._plans[key] = plan
+        if len(self._plans) > PLAN_CACHE:
+            self._plans.popitem(last=False)
+        return plan
 
     # ------------------------------------------------------------------ without physics
 
