@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from brigade.envs.table.geometry import Vec3
 from brigade.envs.table.state import Pose, TableState
 from brigade.envs.table.tasks.base import TableTask
 from brigade.envs.table.world import TableWorld
@@ -37,17 +38,32 @@ class IdealWorld(TableWorld):
     backend = "ideal"
     timestep = STEP_SECONDS
 
-    def __init__(self, task: TableTask):
+    def __init__(self, task: TableTask, rest: Mapping[str, Vec3] | None = None):
+        """A task's world without physics.
+
+        Args:
+            task: The level.
+            rest: Where each arm's tool is at rest, as the physics has it (the
+                arm's home pose): a critic trained on this world reads
+                features like the physical ones. Default: the task's rough
+                :meth:`~brigade.envs.table.tasks.base.TableTask.home`.
+        """
         self.task = task
         self.scene = task.scene
-        self._state = task.initial_state()
+        self.rest = dict(rest) if rest is not None else {a: task.home(a) for a in task.agents}
+        self._state = self._start()
         self._time = 0.0
+
+    def _start(self) -> TableState:
+        start = self.task.initial_state()
+        tools = {a: Pose(self.rest[a], pose.quaternion) for a, pose in start.tools.items()}
+        return TableState(start.bodies, tools, start.held)
 
     # ------------------------------------------------------------------ the state
 
     def home(self) -> None:
         """Every object at its start, tools above their bases, nothing held."""
-        self._state = self.task.initial_state()
+        self._state = self._start()
         self._time = 0.0
 
     def place_bodies(self, poses: Mapping[str, Pose]) -> None:
@@ -80,7 +96,7 @@ class IdealWorld(TableWorld):
         for action in plan.actions:
             intent = self.task.intent(action, before)
             if intent.grasp or intent.release or intent.verb in RETREATING_VERBS:
-                rest = self.task.home(action.agent)
+                rest = self.rest[action.agent]
                 tools[action.agent] = Pose(rest, tools[action.agent].quaternion)
                 held = after.held[action.agent]
                 if held is not None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from brigade.action import Action
 from brigade.config import with_overrides
+from brigade.envs.table.geometry import Vec3
 from brigade.envs.table.ideal_world import IdealWorld
 from brigade.envs.table.motion import MotionFailure
 from brigade.envs.table.parts import CAMERAS
@@ -103,7 +104,13 @@ def make_world(task: TableTask, backend: str) -> TableWorld:
 
         return PybulletWorld(task.scene)
     if backend == IDEAL:
-        return IdealWorld(task)
+        # Tools rest where the arms' home poses put them on the engines.
+        kinematics = PlanningScene(task.scene)
+        rest: dict[str, Vec3] = {}
+        for arm in task.agents:
+            x, y, z = (float(v) for v in kinematics.tool_position(arm))
+            rest[arm] = (x, y, z)
+        return IdealWorld(task, rest)
     raise ConfigError(f"must be one of {BACKENDS}, not {backend!r}", key="backend")
 
 
