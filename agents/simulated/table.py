@@ -2,7 +2,7 @@
 
 Everything starts from the description in the prompt, as for a real LLM: the
 ``[Task]`` line names the task and level, and the ``[Coordinates]`` section
-gives every object's and tool's position (to the centimetre). From those the
+gives every object's and tool's position (to the millimetre). From those the
 simulator rebuilds the task's symbolic state (a body at an arm's gripper or
 suction cup is held by it), asks the task's scripted expert what to do, and
 lists the mistakes LLM planners make at the table (RoCoBench's failure kinds):

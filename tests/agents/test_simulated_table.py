@@ -97,3 +97,16 @@ def test_feedback_on_a_plan_gets_another_plan_for_the_same_table() -> None:
     ]
     reply = SimulatedLLM(PERFECT).complete(messages, seed=0)
     assert parse_answer(reply.text, env.agents).plan() == env.expert_plan()
+
+
+def test_the_reading_follows_a_whole_episode_stack_and_all() -> None:
+    # Thin foods stacked: the coordinates must be precise enough to tell a stack.
+    env = envs.make_task("table/sandwich-recipe1")
+    env.reset(1)
+    tasks = TableTasks()
+    while True:
+        reading = tasks.read(env.describe())
+        assert reading is not None
+        assert reading.task.key(reading.state) == env.task.key(env.state)  # type: ignore[attr-defined]
+        if env.execute(env.expert_plan()).done:
+            break

@@ -132,10 +132,10 @@ class TableTask(ABC):
         lines = ["[Coordinates] metres; x to the right, y away from the camera, z up."]
         for body in self.scene.movable:
             x, y, z = state.position(body.name)
-            lines.append(f"{body.name}: ({x:.2f}, {y:.2f}, {z:.2f})")
+            lines.append(f"{body.name}: ({x:.3f}, {y:.3f}, {z:.3f})")
         for agent in self.agents:
             x, y, z = state.tools[agent].position
-            lines.append(f"{agent}'s {self.scene.arm(agent).tool}: ({x:.2f}, {y:.2f}, {z:.2f})")
+            lines.append(f"{agent}'s {self.scene.arm(agent).tool}: ({x:.3f}, {y:.3f}, {z:.3f})")
         return "\n".join(lines)
 
     @abstractmethod
