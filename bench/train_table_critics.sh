@@ -3,8 +3,11 @@
 # one per DV-RoCoBench level, with the project's own pipeline and a fixed budget:
 #   - 400 episodes of the simulated LLM's Central Plan with verification feedback
 #     (seeds from 1,000,000), and
-#   - 200 episodes of the scripted expert (seeds from 2,000,000),
-# both from standard and perturbed starts, on the table's ideal backend (plans that
+#   - 200 episodes of the scripted expert (seeds from 2,000,000), and
+#   - 200 episodes of the same LLM without re-plans (seeds from 3,000,000): its plans
+#     run as proposed, so the data holds the infeasible plans ReAd's critic must learn
+#     to reject (ReAd-J does not verify before it acts; the baselines do),
+# all from standard and perturbed starts, on the table's ideal backend (plans that
 # pass the rules come true without physics: docs/table.md), then 12 epochs of training
 # with one torch thread. The critics are evaluated on MuJoCo (docs/results.md).
 # About 1-8 minutes per level on one core (Sort Cubes' expert is a search); two levels
@@ -26,7 +29,9 @@ train_level() {
         --out "$data" --task.backend=ideal
     "$brigade" collect --env "$env" --planner expert --episodes "${EXPERT_EPISODES:-200}" \
         --start standard,perturbed --seed 2000000 --out "$data-expert" --task.backend=ideal
-    "$brigade" train-critic --data "$data,$data-expert" --out "runs/critic-table_$level" \
+    "$brigade" collect --env "$env" --episodes "${RAW_EPISODES:-200}" --start standard,perturbed \
+        --seed 3000000 --out "$data-raw" --task.backend=ideal --planner_options.max_replans=0
+    "$brigade" train-critic --data "$data,$data-expert,$data-raw" --out "runs/critic-table_$level" \
         --epochs "${EPOCHS:-12}" --threads=1
     mkdir -p "$ckpt"
     cp "runs/critic-table_$level/critic.json" "runs/critic-table_$level/critic.safetensors" \
