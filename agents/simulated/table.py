@@ -13,6 +13,7 @@ actions, and waiting.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from brigade.action import Action
 from brigade.envs.table.state import Pose, TableState
 from brigade.envs.table.tasks import make_table_task
-from brigade.envs.table.tasks.base import TableTask, shortest_plan
+from brigade.envs.table.tasks.base import TableTask
 from brigade.plan import JointPlan
 
 _TASK = re.compile(r"\[Task\] (Sort Cubes|Sweep Floor|Make Sandwich), (?:level )?(\w+)\.")
@@ -88,9 +89,9 @@ class TableTasks:
         for agent in task.agents:
             held[agent] = None
             if task.scene.arm(agent).tool in ("gripper", "suction"):
-                near = [b for b in movable if _distance(positions[b], tools[agent]) <= HELD_WITHIN]
+                near = [b for b in movable if math.dist(positions[b], tools[agent]) <= HELD_WITHIN]
                 held[agent] = min(
-                    near, key=lambda b: _distance(positions[b], tools[agent]), default=None
+                    near, key=lambda b: math.dist(positions[b], tools[agent]), default=None
                 )
         state = TableState(
             {b: Pose(positions[b]) for b in movable},
@@ -113,15 +114,7 @@ class TableTasks:
         if reading.key in self._remaining:
             self._remaining.move_to_end(reading.key)
             return self._remaining[reading.key]
-        task, state, steps = reading.task, reading.state, 0
-        if type(task).expert_plan is TableTask.expert_plan:
-            # The expert is a shortest-plan search: its length, searched once.
-            plans = shortest_plan(task, state, cap + 1)
-            steps = 0 if task.success(state) else len(plans) if plans else cap + 1
-        else:
-            while not task.success(state) and steps <= cap:
-                state = task.ideal_step(task.expert_plan(state), state)
-                steps += 1
+        steps = reading.task.expert_steps(reading.state, cap)
         self._remaining[reading.key] = steps
         if len(self._remaining) > _CACHE_SIZE:
             self._remaining.popitem(last=False)
@@ -183,7 +176,3 @@ class TableTasks:
     def _refused(task: TableTask, state: TableState, actions: dict[str, Action]) -> bool:
         plan = JointPlan(tuple(actions[a] for a in task.agents))
         return bool(task.rule_problems(plan, state) or task.reach_problems(plan, state))
-
-
-def _distance(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
-    return float(sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5)

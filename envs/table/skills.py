@@ -221,6 +221,13 @@ def _above(position: Vec3, height: float) -> Vec3:
     return (position[0], position[1], position[2] + height)
 
 
+def _drop_point(intent: Intent) -> np.ndarray:
+    """Where a dump's load should land: the middle of its bodies' drop points."""
+    points = np.array([list(p) for p in intent.others.values()], dtype=float)
+    middle: np.ndarray = points.mean(axis=0)
+    return middle
+
+
 def _along(
     stages: dict[str, Stage], path: Sequence[Sequence[float]], intent: Intent
 ) -> dict[str, Stage]:
@@ -369,7 +376,7 @@ class SkillCompiler:
             stages["retreat"] = Stage("home")  # clear of the pan, which leaves next
             return stages
         if intent.verb == "DUMP" and tool == "dustpan" and intent.others:
-            drop = np.mean([list(p) for p in intent.others.values()], axis=0)
+            drop = _drop_point(intent)
             # ``orientation`` is the pan's heading over the bin (see _dump_headings).
             level = orientation
             # The load leaves over the open edge, thrown on a little by the tip:
@@ -382,9 +389,8 @@ class SkillCompiler:
                 DUMP_HEIGHT,
             )
             tipped = _turned(level, DUMP_TILT)
-            heading = _yaw_quaternion(_yaw_of(self.scene.kinematics.tool_pose(arm).quaternion))
             stages["raise"] = Stage(
-                "straight", ToolTarget((here[0], here[1], DUMP_HEIGHT), heading),
+                "straight", ToolTarget((here[0], here[1], DUMP_HEIGHT), self._heading(arm)),
                 speed=CONTACT_SPEED,
             )  # fmt: skip
             stages["approach"] = Stage("straight", ToolTarget(over, level))
@@ -517,13 +523,17 @@ class SkillCompiler:
         """Headings of a level dustpan over the bin, turned part of the arm's swing to it."""
         arm = intent.agent
         here = self.scene.tool_position(arm)
-        drop = np.mean([list(p) for p in intent.others.values()], axis=0)
+        drop = _drop_point(intent)
         base = self.task.scene.arm(arm).base
         swing = math.atan2(drop[1] - base[1], drop[0] - base[0]) - math.atan2(
             here[1] - base[1], here[0] - base[0]
         )
-        heading = _yaw_quaternion(_yaw_of(self.scene.kinematics.tool_pose(arm).quaternion))
+        heading = self._heading(arm)
         return [_product(_turn(2, swing * fraction), heading) for fraction in DUMP_SWINGS]
+
+    def _heading(self, arm: str) -> Quaternion:
+        """The arm's tool pointing down, turned to its current heading."""
+        return _yaw_quaternion(_yaw_of(self.scene.kinematics.tool_pose(arm).quaternion))
 
     def _body_yaw(self, body: str | None) -> float | None:
         if body is None:

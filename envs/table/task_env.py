@@ -93,8 +93,17 @@ class TableTaskConfig:
             )
 
 
-def make_world(task: TableTask, backend: str) -> TableWorld:
-    """The task's scene built in ``backend``."""
+def make_world(
+    task: TableTask, backend: str, kinematics: PlanningScene | None = None
+) -> TableWorld:
+    """The task's scene built in ``backend``.
+
+    Args:
+        task: The level.
+        backend: ``mujoco``, ``pybullet`` or ``ideal``.
+        kinematics: The task's planning scene, if one is built already (the
+            ideal backend reads the arms' rest poses from it).
+    """
     if backend == "mujoco":
         from brigade.envs.table.mujoco_world import MujocoWorld
 
@@ -105,7 +114,7 @@ def make_world(task: TableTask, backend: str) -> TableWorld:
         return PybulletWorld(task.scene)
     if backend == IDEAL:
         # Tools rest where the arms' home poses put them on the engines.
-        kinematics = PlanningScene(task.scene)
+        kinematics = kinematics or PlanningScene(task.scene)
         rest: dict[str, Vec3] = {}
         for arm in task.agents:
             x, y, z = (float(v) for v in kinematics.tool_position(arm))
@@ -126,8 +135,9 @@ class TableTaskEnv(TaskEnv):
             self.task = make_table_task(f"table/{config.task}")
         except KeyError as exc:
             raise ConfigError(str(exc.args[0]), key="task") from None
-        self.world = make_world(self.task, config.backend)
-        self.compiler = SkillCompiler(self.task, PlanningScene(self.task.scene))
+        scene = PlanningScene(self.task.scene)
+        self.world = make_world(self.task, config.backend, scene)
+        self.compiler = SkillCompiler(self.task, scene)
         self._agents = self.task.agents
         self._compiled: tuple[str, CompiledPlan] | None = None
         self.reset()

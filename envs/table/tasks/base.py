@@ -252,6 +252,16 @@ class TableTask(ABC):
             self._plans.popitem(last=False)
         return plan
 
+    def expert_steps(self, state: TableState, cap: int) -> int:
+        """Steps the expert still needs from ``state`` (``cap + 1`` when more).
+
+        The expert's plan is a shortest one, so its length is searched once.
+        """
+        if self.success(state):
+            return 0
+        plans = shortest_plan(self, state, cap + 1)
+        return len(plans) if plans else cap + 1
+
     # ------------------------------------------------------------------ without physics
 
     def ideal_step(self, plan: JointPlan, state: TableState) -> TableState:

@@ -296,6 +296,14 @@ class SweepTask(TableTask):
         places = tuple(self.place(state, c) for c in self.cubes)
         return places, self.tool_at(state, "Alice"), self.tool_at(state, "Bob")
 
+    def expert_steps(self, state: TableState, cap: int) -> int:
+        """Steps the expert still needs from ``state`` (``cap + 1`` when more): its rollout."""
+        steps = 0
+        while not self.success(state) and steps <= cap:
+            state = self.ideal_step(self.expert_plan(state), state)
+            steps += 1
+        return steps
+
     def expert_plan(self, state: TableState) -> JointPlan:
         """Sweep the targets one at a time, nearest the dustpan first; dump when full or done.
 
