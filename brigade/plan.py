@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,11 +36,11 @@ class JointPlan:
     def __post_init__(self) -> None:
         if not isinstance(self.actions, tuple):
             object.__setattr__(self, "actions", tuple(self.actions))
-        names = [a.agent for a in self.actions]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(a.agent for a in self.actions)
+        duplicates = sorted(n for n, c in counts.items() if c > 1)
         if duplicates:
             raise PlanError(f"a joint plan has one action per agent; repeated: {duplicates}")
-        unknown = sorted(set(self.paths) - set(names))
+        unknown = sorted(set(self.paths) - set(counts))
         if unknown:
             raise PlanError(f"paths given for agents without an action: {unknown}")
 
