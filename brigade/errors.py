@@ -158,6 +158,72 @@ class ParseFailure(BrigadeError):
         self.reply = reply
 
 
+class BusError(BrigadeError):
+    """A failure on the ZeroMQ bus (bus/): a bad message, a lost node, a refused peer."""
+
+
+class WireError(BusError, InputError):
+    """A bus message is malformed: bad frames, a bad header, a refused type or dtype.
+
+    The message says what was wrong and where (``header.body.actions[2]``...).
+    """
+
+
+class MessageTooLargeError(WireError):
+    """A bus message, or one of its frames, is larger than the configured bound."""
+
+
+class SchemaVersionError(WireError):
+    """A peer speaks another version of the wire schema.
+
+    Attributes:
+        theirs: The peer's schema version.
+        ours: This node's schema version.
+    """
+
+    def __init__(self, theirs: object, ours: int):
+        super().__init__(
+            f"the peer speaks bus schema version {theirs!r}, this node speaks {ours}: "
+            "run the same brigade release on both ends"
+        )
+        self.theirs = theirs
+        self.ours = ours
+
+
+class NodeUnavailableError(BusError, InfrastructureError):
+    """A node did not answer within its timeout and retries, or its heartbeats stopped.
+
+    Infrastructure, not a planner's mistake: a run that meets it ends cleanly with
+    everything recorded so far.
+    """
+
+    kind = "node_unavailable"
+
+
+class RemoteError(BusError):
+    """The component behind a node raised while serving a request.
+
+    Attributes:
+        node: The node that answered.
+        remote_type: The exception's class name on the node.
+        remote_message: The exception's message on the node.
+    """
+
+    def __init__(self, node: str, remote_type: str, remote_message: str):
+        super().__init__(f"node {node!r} raised {remote_type}: {remote_message}")
+        self.node = node
+        self.remote_type = remote_type
+        self.remote_message = remote_message
+
+
+class SecurityError(BusError, ConfigError):
+    """A bus address or key set is unsafe or unusable.
+
+    For example a non-loopback bind without CURVE keys, or a missing or malformed
+    certificate file.
+    """
+
+
 class RegistryError(BrigadeError, KeyError):
     """A name or id is not registered, or is registered twice."""
 

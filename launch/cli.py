@@ -11,6 +11,8 @@ Subcommands:
 - ``brigade describe ENV``: print what a planner is told at the start of an episode.
 - ``brigade layout check FILE...`` / ``brigade layout show NAME|FILE``: validate
   kitchen layouts, or print and draw one.
+- ``brigade keys create|list|authorize|revoke``: the bus's CURVE keys
+  (:mod:`brigade.launch.keys`).
 
 Options of ``run`` come from its config dataclass: a preset (``--config``),
 then dotted overrides such as ``--episodes=5`` or ``--task.step_limit=50``.
@@ -28,6 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from brigade.errors import BrigadeError
+from brigade.launch.keys import add_keys_parser
 
 
 def _progress(console: Console) -> Progress:
@@ -369,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     layout.add_argument("targets", nargs="+", help="layout files (check) or names/files (show)")
     layout.add_argument("--png", help="with show: save a picture of the start state")
     layout.set_defaults(func=_cmd_layout)
+    add_keys_parser(sub)
     return parser
 
 
