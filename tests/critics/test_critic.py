@@ -215,9 +215,10 @@ def test_the_shipped_critic_is_used_when_none_is_named() -> None:
 # about half the time on held-out steps (0.48-0.56), though ReAd-J with them beats every
 # baseline there (docs/results.md). Not explained by ties alone: 37% of one-arm
 # deviations from the expert cost no step on recipe1 (22% on Sort Cubes level 2).
-# Open on issue 5; strict, so the mark must go when a retrained critic passes.
+# Known and recorded (docs/critics.md); strict, so the mark must go when a retrained
+# critic passes.
 WEAK_EXPERT_PREFERENCE = pytest.mark.xfail(
-    strict=True, reason="Make Sandwich critics: expert_preferred about 0.5 (issue 5)"
+    strict=True, reason="Make Sandwich critics: expert_preferred about 0.5 (docs/critics.md)"
 )
 
 
