@@ -32,13 +32,13 @@ import math
 import secrets
 import threading
 import time
-from types import TracebackType
 from typing import Any, cast
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from brigade.bus.clock import ClockEstimator, Health
+from brigade.bus.closing import Closing
 from brigade.bus.protocol import Pong, envelope, node_hop, raise_remote, writable
 from brigade.bus.security import SecurityConfig, secure_connect
 from brigade.bus.wire import DEFAULT_LIMITS, Envelope, Limits, decode, encode, zmq_max_msg_size
@@ -56,7 +56,7 @@ _HANDSHAKE_EVENTS = (
 )
 
 
-class Client:
+class Client(Closing):
     """Calls a node's component (see the module docstring).
 
     Args:
@@ -490,17 +490,6 @@ class Client:
             self._sock.close()
         if self._keeper is not None:
             self._keeper.join(1.0)
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Client({self.address!r}, name={self.name!r})"

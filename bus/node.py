@@ -17,11 +17,12 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 import zmq
 
+from brigade.bus.closing import Closing
 from brigade.bus.security import SecurityConfig, secure_bind, stop_authenticator
 from brigade.bus.services import Service, get_service, service_for
 from brigade.bus.serving import GRACE_S, Serving
@@ -61,7 +62,7 @@ class NodeStats:
     clients_lost: int
 
 
-class Node(Serving):
+class Node(Serving, Closing):
     """A component served on the bus; build it with :func:`serve`.
 
     Attributes:
@@ -238,17 +239,6 @@ class Node(Serving):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.close()
-
-    def __enter__(self) -> Node:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.service.name}, {self.address}, instance={self.instance})"

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from brigade.action import Action
 from brigade.arm import Arm, ArmData, Feature
 from brigade.bus.client import Client, Health
+from brigade.bus.closing import Closing
 from brigade.critic import AdvantageCritic, CriticState, Scores
 from brigade.plan import JointPlan, Outcome
 from brigade.policy import ActionChunk, Observation, Policy
@@ -40,10 +41,7 @@ def _seq(values: Sequence[Any]) -> Sequence[Any]:
     return values if type(values) in (list, tuple) else tuple(values)
 
 
-_R = TypeVar("_R", bound="_Remote")
-
-
-class _Remote:
+class _Remote(Closing):
     """The part every proxy shares: its client, the cache, closing."""
 
     _default_name = "client"
@@ -77,16 +75,21 @@ class _Remote:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client.address!r})"
 
-    def __enter__(self: _R) -> _R:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+def _remote_text(attribute: str, doc: str) -> Any:
+    """A text attribute of the interface read from the node once, then kept.
+
+    The interfaces declare it as a plain class attribute (``AdvantageCritic.kind``,
+    ``Arm.name``), so the property also takes assignments, into the same cache.
+    """
+
+    def get(self: _Remote) -> str:
+        return str(self._cached(attribute))
+
+    def put(self: _Remote, value: str) -> None:
+        self._cache[attribute] = value
+
+    return property(get, put, doc=doc)
 
 
 class RemoteEnv(_Remote, TaskEnv):
@@ -196,14 +199,7 @@ class RemoteCritic(_Remote, AdvantageCritic):
 
     _default_name = "critic-client"
 
-    @property
-    def kind(self) -> str:
-        """The remote critic's kind (kept after the first call)."""
-        return str(self._cached("kind"))
-
-    @kind.setter
-    def kind(self, value: str) -> None:
-        self._cache["kind"] = value
+    kind = _remote_text("kind", "The remote critic's kind (kept after the first call).")
 
     def score_sequential(
         self, state: CriticState, before: Sequence[Action], candidates: Sequence[Action]
@@ -271,14 +267,7 @@ class RemoteArm(_Remote, Arm):
 
     _default_name = "arm-client"
 
-    @property
-    def name(self) -> str:
-        """The arm's name on its cell (kept after the first call)."""
-        return str(self._cached("name"))
-
-    @name.setter
-    def name(self, value: str) -> None:
-        self._cache["name"] = value
+    name = _remote_text("name", "The arm's name on its cell (kept after the first call).")
 
     def connect(self) -> None:
         """Connect the remote arm."""

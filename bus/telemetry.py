@@ -35,11 +35,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, cast
 
 import zmq
 
+from brigade.bus.closing import Closing
 from brigade.bus.protocol import envelope, writable
 from brigade.bus.security import SecurityConfig, secure_bind, secure_connect, stop_authenticator
 from brigade.bus.wire import DEFAULT_LIMITS, Envelope, Limits, decode, encode, zmq_max_msg_size
@@ -69,7 +69,7 @@ class Sample:
         return self.message.body
 
 
-class Publisher:
+class Publisher(Closing):
     """Publishes telemetry on an XPUB socket (see the module docstring).
 
     Args:
@@ -180,19 +180,8 @@ class Publisher:
             stop_authenticator(self._context)
             self._context.term()
 
-    def __enter__(self) -> Publisher:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Subscriber:
+class Subscriber(Closing):
     """Reads telemetry from a :class:`Publisher` (see the module docstring).
 
     A background thread drains the socket as messages arrive and keeps the
@@ -333,14 +322,3 @@ class Subscriber:
         with self._ready:
             self._ready.notify_all()
         self._pump.join(5.0)
-
-    def __enter__(self) -> Subscriber:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
