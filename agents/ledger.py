@@ -353,6 +353,19 @@ class Ledger:
                 self._spent_tokens += usage.tokens_in + usage.tokens_out
         return entry
 
+    def add(self, entry: LedgerEntry) -> LedgerEntry:
+        """Record an entry made by another ledger (a planner node's), numbered in this one.
+
+        Its cost and tokens count towards this ledger's spending as they did there.
+        """
+        with self._lock:
+            entry = dataclasses.replace(entry, index=len(self._entries))
+            self._entries.append(entry)
+            if not entry.cached:
+                self._spent_usd += entry.cost_usd
+                self._spent_tokens += entry.tokens_in + entry.tokens_out
+        return entry
+
     @property
     def spent_usd(self) -> float:
         """USD spent so far (cached calls are free)."""

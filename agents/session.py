@@ -33,7 +33,32 @@ def query_seed(episode_seed: int, index: int) -> int:
     return (episode_seed * 1_000_003 + index * 7_919 + 17) % (2**31 - 1)
 
 
-class ChatSession:
+class ChatTotals:
+    """What a runner reads of an episode's chat: the transcript and the counters.
+
+    Attributes:
+        entries: The transcript, in order.
+        queries: Queries asked (NQ).
+        retries: Transport retries they needed.
+        tokens_in: Prompt tokens.
+        tokens_out: Reply tokens.
+        cost_usd: What they cost.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[TranscriptEntry] = []
+        self.queries = 0
+        self.retries = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+
+    def note(self, kind: str, text: str, **data: Any) -> None:
+        """Add an event to the transcript."""
+        self.entries.append(TranscriptEntry(kind, {"text": text, **data}))
+
+
+class ChatSession(ChatTotals):
     """A :class:`~brigade.planner.ChatClient` for one episode.
 
     Args:
@@ -55,18 +80,13 @@ class ChatSession:
         run: str = "",
         episode: str = "",
     ):
+        super().__init__()
         self.model = model
         self.ledger = ledger
         self.params = params or SamplingParams()
         self.episode_seed = episode_seed
         self.run = run
         self.episode = episode
-        self.entries: list[TranscriptEntry] = []
-        self.queries = 0
-        self.retries = 0
-        self.tokens_in = 0
-        self.tokens_out = 0
-        self.cost_usd = 0.0
         self._lock = threading.Lock()
 
     def ask(
@@ -123,7 +143,3 @@ class ChatSession:
             )
         )
         return completion.text
-
-    def note(self, kind: str, text: str, **data: Any) -> None:
-        """Add an event to the transcript."""
-        self.entries.append(TranscriptEntry(kind, {"text": text, **data}))

@@ -23,6 +23,7 @@ class ConfigError(InputError):
     """A configuration key is unknown or a value is invalid.
 
     Attributes:
+        message: What is wrong, without the key and source.
         key: The dotted key at fault (``planner.max_rounds``), or ``None``.
         source: Where the value came from (a file path, ``command line``), or ``None``.
     """
@@ -35,6 +36,7 @@ class ConfigError(InputError):
             where.append(f"key '{key}'")
         prefix = f"{', '.join(where)}: " if where else ""
         super().__init__(prefix + message)
+        self.message = message
         self.key = key
         self.source = source
 

@@ -29,6 +29,13 @@ from brigade.critics.texts import TextTable
 from brigade.errors import ConfigError
 from brigade.plan import JointPlan
 
+#: Intra-op threads of every critic forward pass. Pinned, so that a critic scores
+#: bit for bit alike in any process (a runner, a critic node on another host)
+#: whatever torch's default there; the batches are small enough for one thread.
+INFERENCE_THREADS = 1
+# torch's thread count is process-wide: passes of different critics take turns.
+_THREADS_LOCK = threading.Lock()
+
 
 class LearnedCritic(AdvantageCritic):
     """Advantages from a trained critic network (see the module docstring)."""
@@ -80,8 +87,13 @@ class LearnedCritic(AdvantageCritic):
     def _q(self, state: CriticState, rows: list[dict[str, str]]) -> torch.Tensor:
         """Q in return units for joint (partial) actions ``rows``, per head: (K, len(rows))."""
         self.check(state)
-        with self._lock:
-            return self._q_locked(state, rows)
+        with self._lock, _THREADS_LOCK:
+            saved = torch.get_num_threads()
+            torch.set_num_threads(INFERENCE_THREADS)
+            try:
+                return self._q_locked(state, rows)
+            finally:
+                torch.set_num_threads(saved)
 
     def _q_locked(self, state: CriticState, rows: list[dict[str, str]]) -> torch.Tensor:
         n = self.net.max_agents

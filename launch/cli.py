@@ -13,6 +13,9 @@ Subcommands:
   kitchen layouts, or print and draw one.
 - ``brigade keys create|list|authorize|revoke``: the bus's CURVE keys
   (:mod:`brigade.launch.keys`).
+- ``brigade up FILE`` / ``brigade ps`` / ``brigade doctor FILE``: launch graphs
+  of bus nodes (:mod:`brigade.launch.graph_cli`); ``brigade run --bus FILE``
+  plays the episodes on them.
 
 Options of ``run`` come from its config dataclass: a preset (``--config``),
 then dotted overrides such as ``--episodes=5`` or ``--task.step_limit=50``.
@@ -24,13 +27,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from brigade.errors import BrigadeError
+from brigade.errors import BrigadeError, InfrastructureError
+from brigade.launch.graph_cli import add_graph_parsers
 from brigade.launch.keys import add_keys_parser
+
+if TYPE_CHECKING:
+    from brigade.launch.graph import LaunchSpec
+    from brigade.launch.supervisor import LiveNode
+    from brigade.planners.bus_run import EpisodeNodes
+    from brigade.planners.runner import Runner
 
 
 def _progress(console: Console) -> Progress:
@@ -79,11 +90,67 @@ def _run_overrides(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 def _cmd_run(args: argparse.Namespace, extra: list[str], console: Console) -> int:
     from brigade.config import load_config
-    from brigade.planners.records import EpisodeRecord
     from brigade.planners.runner import RunConfig, Runner
 
-    config = load_config(RunConfig, preset=args.config, overrides=_run_overrides(args, extra))
-    runner = Runner(config)
+    if not args.bus:
+        preset = args.config or "run/default"
+        config = load_config(RunConfig, preset=preset, overrides=_run_overrides(args, extra))
+        return _play(Runner(config), console)
+    from brigade.launch.graph import load_launch
+    from brigade.launch.supervisor import Graph, live_nodes
+
+    # --launch.KEY=VALUE overrides the launch file; the other options, its run section.
+    launch_overrides = [
+        text.split("launch.", 1)[1] for text in extra if text.lstrip("-").startswith("launch.")
+    ]
+    run_extra = [text for text in extra if not text.lstrip("-").startswith("launch.")]
+    spec = load_launch(args.bus, launch_overrides)
+    config = load_config(
+        RunConfig, preset=args.config, values=spec.run, overrides=_run_overrides(args, run_extra)
+    )
+    graph = None
+    nodes = live_nodes(spec)
+    if nodes is not None:
+        console.print(f"using the nodes of {spec.name}, which are up")
+    else:
+        graph = Graph(spec, overrides=launch_overrides, echo=lambda line: console.print(line))
+        graph.start()
+        nodes = live_nodes(spec)
+        if nodes is None:
+            graph.stop()
+            raise InfrastructureError(f"the nodes of {spec.name} started but do not answer")
+    try:
+        return _play(Runner(config, bus=_episode_nodes(spec, nodes)), console)
+    finally:
+        if graph is not None:
+            graph.stop()
+
+
+def _episode_nodes(spec: LaunchSpec, nodes: dict[str, LiveNode]) -> EpisodeNodes:
+    """Where a run on the bus finds its planner, environment and critic."""
+    from brigade.planners.bus_run import EpisodeNodes
+    from brigade.planners.remote import NodeRef
+
+    def ref(name: str) -> NodeRef:
+        return NodeRef(nodes[name].address, spec.server_key(name))
+
+    planner = spec.role("planner")
+    env = spec.role("env")
+    critic = spec.role("critic", required=False)
+    assert planner is not None and env is not None
+    return EpisodeNodes(
+        planner=ref(planner),
+        env=ref(env),
+        critic=ref(critic) if critic is not None else None,
+        security=spec.security(spec.client_keys),
+    )
+
+
+def _play(runner: Runner, console: Console) -> int:
+    """Run the episodes with a progress bar, then print the summary table."""
+    from brigade.planners.records import EpisodeRecord
+
+    config = runner.config
     total = len(runner.pending_jobs())
     progress = _progress(console)
     counts = {"done": 0, "success": 0}
@@ -293,7 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
         "config overrides, e.g. --task.step_limit=50 --planner.max_replans=2 "
         "--llm_options.base_error=0.1 (see configs/run/default.yaml and docs/cli.md).",
     )
-    run.add_argument("--config", default="run/default", help="preset name or YAML file")
+    run.add_argument(
+        "--config", help="preset name or YAML file (default: run/default; with --bus, none)"
+    )
+    run.add_argument(
+        "--bus",
+        metavar="LAUNCHFILE",
+        help="run the planner, critic and environment as the launch file's nodes (starting "
+        "them for the run unless `brigade up` has); --launch.KEY=VALUE overrides the file",
+    )
     run.add_argument("--env", help="environment id(s), comma-separated, e.g. kitchen/cramped_room")
     run.add_argument(
         "--planner",
@@ -373,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     layout.add_argument("--png", help="with show: save a picture of the start state")
     layout.set_defaults(func=_cmd_layout)
     add_keys_parser(sub)
+    add_graph_parsers(sub)
     return parser
 
 
@@ -391,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if extra and args.command not in ("run", "collect", "train-critic"):
+    if extra and args.command not in ("run", "collect", "train-critic", "up", "ps", "doctor"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args, extra, console))

@@ -49,8 +49,9 @@ from brigade.critics.data import (
 )
 from brigade.errors import ConfigError, InfrastructureError, ParseFailure
 from brigade.plan import JointPlan
+from brigade.planners.episode import attach_expert, episode_chat
 from brigade.planners.registry import PLANNERS
-from brigade.planners.runner import attach_expert, episode_chat, planner_config
+from brigade.planners.runner import planner_config
 from brigade.task_env import TaskEnv
 
 START_MODES = ("standard", "random", "perturbed")

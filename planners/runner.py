@@ -34,7 +34,6 @@ from typing import Any
 
 import brigade
 from brigade import envs
-from brigade.agents.backends import build_llm
 from brigade.agents.ledger import Ledger, PriceTable
 from brigade.agents.session import ChatSession
 from brigade.chat import ChatModel, SamplingParams
@@ -53,6 +52,8 @@ from brigade.errors import (
 from brigade.media import VideoWriter
 from brigade.plan import JointPlan, Outcome
 from brigade.planner import Planner
+from brigade.planners.bus_run import BusEpisodes, EpisodeNodes, NodeBackend
+from brigade.planners.episode import NoChat, attach_expert, episode_chat
 from brigade.planners.records import (
     EpisodeRecord,
     RecordWriter,
@@ -63,7 +64,9 @@ from brigade.planners.records import (
     summary_markdown,
 )
 from brigade.planners.registry import PLANNERS
+from brigade.planners.remote import BackendSettings, RelayedChat, RemotePlanner
 from brigade.planners.transcripts import render_html, write_jsonl
+from brigade.task_env import TaskEnv
 
 VIDEO_MODES = ("first", "all", "none")
 
@@ -162,29 +165,6 @@ class RunResult:
     stopped: str | None = None
 
 
-class NoChat:
-    """The chat client of planners without an LLM: it only keeps the transcript."""
-
-    queries = 0
-    retries = 0
-    tokens_in = 0
-    tokens_out = 0
-    cost_usd = 0.0
-
-    def __init__(self) -> None:
-        self.entries: list[Any] = []
-
-    def ask(self, *args: Any, **kwargs: Any) -> str:
-        """Refuse: there is no chat model."""
-        raise ConfigError("this planner has no chat model")
-
-    def note(self, kind: str, text: str, **data: Any) -> None:
-        """Keep a transcript entry."""
-        from brigade.agents.session import TranscriptEntry
-
-        self.entries.append(TranscriptEntry(kind, {"text": text, **data}))
-
-
 def _git_state() -> tuple[str | None, bool | None]:
     """The checkout's commit and whether it has uncommitted changes (None: not a checkout)."""
     here = Path(__file__).resolve().parent
@@ -252,37 +232,36 @@ def planner_config(name: str, planners: list[str], options: dict[str, Any]) -> A
     return load_config(entry.config, values=values) if values else entry.config()
 
 
-def episode_chat(
-    planner: Planner,
-    llm: ChatModel | None,
-    ledger: Ledger,
-    params: SamplingParams,
-    *,
-    seed: int,
-    run: str = "",
-    episode: str = "",
-) -> ChatSession | NoChat:
-    """The chat client of one episode: a session on ``llm``, or none for planners without one."""
-    if not planner.needs_llm:
-        return NoChat()
-    assert llm is not None
-    return ChatSession(llm, ledger, params=params, episode_seed=seed, run=run, episode=episode)
-
-
-def attach_expert(planner: Planner, env: Any) -> None:
-    """Give the environment's expert to the planner that asks for it (the ceiling) only."""
-    expert_plan = getattr(env, "expert_plan", None)
-    if getattr(planner, "needs_expert", False) and callable(expert_plan):
-        planner.attach_expert(expert_plan)  # type: ignore[attr-defined]
-
-
 class Runner:
-    """Plays the episodes of one :class:`RunConfig` (see the module docstring)."""
+    """Plays the episodes of one :class:`RunConfig` (see the module docstring).
+
+    Args:
+        config: The run.
+        progress: Called with each finished episode's record.
+        bus: Play every episode with its environment, planner and critic on
+            these bus nodes (``brigade run --bus``) instead of in this process.
+            The records are the same, timing aside.
+    """
 
     def __init__(
-        self, config: RunConfig, *, progress: Callable[[EpisodeRecord], None] | None = None
+        self,
+        config: RunConfig,
+        *,
+        progress: Callable[[EpisodeRecord], None] | None = None,
+        bus: EpisodeNodes | None = None,
     ):
         config.validate()
+        if bus is not None and config.workers > 1:
+            raise ConfigError(
+                "on the bus one environment node plays one episode at a time: use workers=1",
+                key="workers",
+            )
+        if bus is not None and config.critic == "oracle":
+            raise ConfigError(
+                "the oracle critic rolls out the environment's ground truth, which lives on "
+                "the environment node: run it in one process (without --bus)",
+                key="critic",
+            )
         self.config = config
         self.progress = progress
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -301,18 +280,23 @@ class Runner:
         needs_llm = any(
             getattr(PLANNERS.get(p).factory, "needs_llm", True) for p in config.planners
         )
-        self.llm: ChatModel | None = (
-            build_llm(
-                config.llm,
-                model=config.model,
-                base_url=config.base_url,
-                options=config.llm_options,
-                cache=config.cache,
-                cache_mode=config.cache_mode,
+        self.bus: BusEpisodes | None = None
+        if bus is not None:
+            self.bus = BusEpisodes(
+                bus,
+                BackendSettings.of(config),
+                run=self.run_id,
+                needs_llm=needs_llm,
+                critic=config.critic,
             )
+        self.llm: ChatModel | NodeBackend | None = (
+            self.bus.backend
+            if self.bus is not None
+            else BackendSettings.of(config).build()
             if needs_llm
             else None
         )
+        self.nodes = bus
         prices = PriceTable()
         self.ledger = Ledger(
             prices,
@@ -390,6 +374,8 @@ class Runner:
         self._write_manifest(len(read_records(path)))
         writer = RecordWriter(path)
         workers = cfg.workers or (1 if cfg.llm in ("sim", "transformers") else 8)
+        if self.bus is not None:
+            workers = 1  # an environment node plays one episode at a time
         fatal: BaseException | None = None
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -418,6 +404,8 @@ class Runner:
         finally:
             if self.llm is not None:
                 self.llm.close()
+            if self.bus is not None:
+                self.bus.close()
             result = self._finish(path)
         if fatal is not None:
             raise fatal
@@ -503,6 +491,7 @@ class Runner:
             "seeds": [cfg.seed + k for k in range(cfg.episodes)],
             "llm": self.llm.describe() if self.llm is not None else None,
             "critics": self.critics,
+            "bus": asdict(self.nodes) if self.nodes is not None else None,
             "sessions": sessions,
         }
         path.write_text(json.dumps(manifest, indent=2, default=str))
@@ -519,22 +508,25 @@ class Runner:
             return None
         cfg = self.config
         start = time.perf_counter()
-        options = {"cell_px": cfg.cell_px}
+        runner_options = {"cell_px": cfg.cell_px}
         accepted = envs.spec(env_id).runner_options
-        extra = {key: value for key, value in options.items() if key in accepted}
-        env = envs.make_task(env_id, **{**cfg.task, "record_frames": video, **extra})
-        env.reset(seed)
-        view = env.planner_view()
-        planner = self._build_planner(planner_name)
+        extra = {key: value for key, value in runner_options.items() if key in accepted}
+        env: TaskEnv
+        planner: Planner
+        chat: ChatSession | NoChat | RelayedChat
+        options = {**cfg.task, "record_frames": video, **extra}
         slug = _slug(env_id, planner_name, seed)
-        chat = episode_chat(
-            planner, self.llm, self.ledger, self.params, seed=seed, run=self.run_id, episode=slug
-        )
-        attach_expert(planner, env)  # only the ceiling reads the ground truth
-        critic = None
-        if getattr(planner, "needs_critic", False):
-            critic = build_critic(cfg.critic, env_id, env=env, seed=seed)
-            planner.attach_critic(critic)  # type: ignore[attr-defined]
+        critic: dict[str, Any] | None = None
+        if self.bus is None:
+            parts = self._local_parts(env_id, planner_name, seed, slug, options)
+            env, planner, chat, critic = parts
+        else:
+            # The environment node gets the run's task options with each episode.
+            env = self.bus.environment(env_id, options, seed)
+            planner, chat = self.bus.planner(
+                planner_name, asdict(self.planner_configs[planner_name]), slug, self.ledger
+            )
+        view = env.planner_view()
         chat.note("start", env.describe())
         failure: str | None = None
         error: str | None = None
@@ -543,6 +535,8 @@ class Runner:
         writer = VideoWriter(self.out / video_name, fps=cfg.fps) if video_name else None
         try:
             planner.reset(view, chat, seed=seed)
+            if isinstance(planner, RemotePlanner):
+                critic = planner.critic
             while True:
                 plan = planner.plan(view)
                 outcome = env.execute(plan)
@@ -593,16 +587,44 @@ class Runner:
             prompt_versions=planner.prompt_versions(),
             prompts_hash=_prompts_hash(planner.prompt_versions()),
             sim_config_hash=self._sim_hash() if planner.needs_llm else None,
-            score=float(getattr(env, "score", 0.0)),
+            score=self._score(env),
             step_limit=env.step_limit,
             planner_stats=dict(planner.stats()),
             error=error,
             transcript=f"transcripts/{slug}.html",
             video=video_name,
-            critic=critic.describe() if critic is not None else None,
+            critic=critic,
         )
         self._write_transcript(slug, record, chat, video_name)
         return record
+
+    def _local_parts(
+        self, env_id: str, planner_name: str, seed: int, slug: str, options: dict[str, Any]
+    ) -> tuple[TaskEnv, Planner, ChatSession | NoChat, dict[str, Any] | None]:
+        """An episode's environment, planner, chat and critic, built in this process."""
+        env = envs.make_task(env_id, **options)
+        env.reset(seed)
+        planner = self._build_planner(planner_name)
+        llm = self.llm if isinstance(self.llm, ChatModel) else None
+        chat = episode_chat(
+            planner, llm, self.ledger, self.params, seed=seed, run=self.run_id, episode=slug
+        )
+        attach_expert(planner, env)  # only the ceiling reads the ground truth
+        described = None
+        if getattr(planner, "needs_critic", False):
+            critic = build_critic(self.config.critic, env_id, env=env, seed=seed)
+            planner.attach_critic(critic)  # type: ignore[attr-defined]
+            described = critic.describe()
+        return env, planner, chat, described
+
+    def _score(self, env: TaskEnv) -> float:
+        """The episode's score (0 for tasks without one)."""
+        if self.bus is not None:
+            try:
+                return self.bus.score()
+            except InfrastructureError:
+                return 0.0  # the node is gone: the record keeps what was measured
+        return float(getattr(env, "score", 0.0))
 
     def _sim_hash(self) -> str | None:
         if self.llm is None:
@@ -612,7 +634,11 @@ class Runner:
         return str(value) if value is not None else None
 
     def _write_transcript(
-        self, slug: str, record: EpisodeRecord, chat: ChatSession | NoChat, video: str | None
+        self,
+        slug: str,
+        record: EpisodeRecord,
+        chat: ChatSession | NoChat | RelayedChat,
+        video: str | None,
     ) -> None:
         entries = [{"kind": e.kind, "data": e.data, "t": e.t} for e in chat.entries]
         write_jsonl(self.out / "transcripts" / f"{slug}.jsonl", entries)

@@ -116,7 +116,9 @@ def check_service(component: object, service: Service) -> None:
             f"to be served as {service.name!r}"
         )
     for name in sorted(service.names):
-        if not hasattr(component, name):
+        # Look on the class first: reading a property may need a session (a host's
+        # environment) that no call has started yet.
+        if not hasattr(type(component), name) and not hasattr(component, name):
             raise _fail(f"the {service.name!r} service serves {name!r}: implement it")
 
 
