@@ -341,12 +341,16 @@ class PlannerHost:
         """What the episode's chat recorded since the last report.
 
         ``entries`` (transcript entries), ``counters`` (the episode's queries,
-        retries, tokens and cost so far) and ``ledger`` (new ledger entries).
+        retries, tokens and cost so far), ``ledger`` (new ledger entries) and
+        ``stats`` (the planner's counters now, so the runner can record them
+        even when the node is lost afterwards).
         """
         with self._lock:
             if self._chat is None:
-                return {"entries": [], "counters": {}, "ledger": []}
+                return {"entries": [], "counters": {}, "ledger": [], "stats": {}}
             report, self._sent_ledger = self._chat.drain(self._ledger, self._sent_ledger)
+            planner = self._planner
+            report["stats"] = dict(planner.stats()) if planner is not None else {}
             return report
 
     def _end_episode(self) -> None:
@@ -430,6 +434,7 @@ class RemotePlanner(Planner):
         self.needs_llm = bool(getattr(entry.factory, "needs_llm", True))  # type: ignore[misc]
         self.critic: dict[str, Any] | None = None
         self._versions: dict[str, str] = {}
+        self._stats: dict[str, int | float] = {}
         if isinstance(target, Client):
             self.client, self._owns_client = target, False
         else:
@@ -442,15 +447,17 @@ class RemotePlanner(Planner):
         try:
             reply = self.client.call(method, *args)
         except BrigadeError:
-            chat = self._chat
-            if chat is not None:
-                # If the node is gone, what it recorded since its last reply is lost.
-                with contextlib.suppress(BrigadeError):
-                    chat.absorb(self.client.call("drain"))
+            # If the node is gone, what it recorded since its last reply is lost.
+            with contextlib.suppress(BrigadeError):
+                self._absorb(self.client.call("drain"))
             raise
-        if self._chat is not None:
-            self._chat.absorb(reply)
+        self._absorb(reply)
         return reply
+
+    def _absorb(self, report: dict[str, Any]) -> None:
+        self._stats = dict(report.get("stats") or self._stats)
+        if self._chat is not None:
+            self._chat.absorb(report)
 
     def reset(self, view: PlannerView, chat: ChatClient | None, *, seed: int) -> None:
         """Start the episode on the node (``chat`` must be a :class:`RelayedChat`)."""
@@ -481,8 +488,8 @@ class RemotePlanner(Planner):
         return dict(self._versions)
 
     def stats(self) -> dict[str, int | float]:
-        """The node planner's counters."""
-        return dict(self.client.call("stats"))
+        """The node planner's counters, as of its last reply."""
+        return dict(self._stats)
 
     def close(self) -> None:
         """Close the client, if this proxy built it."""

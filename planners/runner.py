@@ -46,6 +46,7 @@ from brigade.errors import (
     CacheMissError,
     ConfigError,
     InfrastructureError,
+    NodeUnavailableError,
     ParseFailure,
     did_you_mean,
 )
@@ -520,14 +521,20 @@ class Runner:
         if self.bus is None:
             parts = self._local_parts(env_id, planner_name, seed, slug, options)
             env, planner, chat, critic = parts
+            start_text = env.describe()
         else:
-            # The environment node gets the run's task options with each episode.
-            env = self.bus.environment(env_id, options, seed)
-            planner, chat = self.bus.planner(
-                planner_name, asdict(self.planner_configs[planner_name]), slug, self.ledger
-            )
+            try:
+                # The environment node gets the run's task options with each episode.
+                env = self.bus.environment(env_id, options, seed)
+                planner, chat = self.bus.planner(
+                    planner_name, asdict(self.planner_configs[planner_name]), slug, self.ledger
+                )
+                start_text = env.describe()
+            except NodeUnavailableError as exc:
+                self._node_lost(exc)
+                return None
         view = env.planner_view()
-        chat.note("start", env.describe())
+        chat.note("start", start_text)
         failure: str | None = None
         error: str | None = None
         outcome: Outcome | None = None
@@ -558,6 +565,8 @@ class Runner:
         except InfrastructureError as exc:
             failure, error = exc.kind, str(exc)
             chat.note("failure", error)
+            if isinstance(exc, NodeUnavailableError):
+                self._node_lost(exc)
         except CacheMissError:
             self._stop.set()
             raise
@@ -616,6 +625,11 @@ class Runner:
             planner.attach_critic(critic)  # type: ignore[attr-defined]
             described = critic.describe()
         return env, planner, chat, described
+
+    def _node_lost(self, exc: NodeUnavailableError) -> None:
+        """Stop the run: later episodes would wait on the lost node in vain."""
+        self.stopped = f"a node is unavailable ({str(exc).splitlines()[0]})"
+        self._stop.set()
 
     def _score(self, env: TaskEnv) -> float:
         """The episode's score (0 for tasks without one)."""

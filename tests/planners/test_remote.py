@@ -152,6 +152,24 @@ def test_a_spent_budget_keeps_the_queries_made_before_it(
     assert _transcripts(tmp_path / "bus") == _transcripts(tmp_path / "local")
 
 
+def test_a_lost_node_ends_the_run_with_what_it_recorded(tmp_path: Path) -> None:
+    nodes = [serve(EnvHost(), name="env"), serve(PlannerHost(), name="planner")]
+    bus = EpisodeNodes(planner=NodeRef(nodes[1].address), env=NodeRef(nodes[0].address))
+    config = RunConfig(planner="central", episodes=4, video="none", out=str(tmp_path))
+    runner = Runner(config, bus=bus)
+    runner.progress = lambda record: nodes[1].close()  # the planner node dies after one
+    try:
+        result = runner.run()
+    finally:
+        for node in nodes:
+            node.close()
+    assert [r.failure_kind for r in result.records] == [None, "node_unavailable"]
+    assert result.stopped is not None and "a node is unavailable" in result.stopped
+    assert "The run stopped early: a node is unavailable" in (tmp_path / "summary.md").read_text()
+    transcript = tmp_path / result.records[1].transcript.replace(".html", ".jsonl")
+    assert json.loads(transcript.read_text().splitlines()[-1])["kind"] == "failure"
+
+
 def test_runs_the_bus_cannot_play_are_refused(tmp_path: Path, graph: EpisodeNodes) -> None:
     with pytest.raises(ConfigError, match="oracle"):
         Runner(RunConfig(planner="read-j", critic="oracle", out=str(tmp_path)), bus=graph)
