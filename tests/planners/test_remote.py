@@ -138,6 +138,27 @@ def test_planners_without_critic_and_the_expert_ceiling_play_on_nodes(
     assert [r.planner for r in remote.records] == ["expert", "central", "reflexion"]
 
 
+def test_replies_recorded_on_the_planner_node_replay_in_one_process(
+    tmp_path: Path, graph: EpisodeNodes
+) -> None:
+    cache = str(tmp_path / "cache")
+    settings = {"env": "kitchen/cramped_room", "planner": "read-j", "video": "none"}
+    settings |= {"episodes": 2, "seed": 5, "cache": cache}
+    recorded = _run(tmp_path / "bus", graph, **settings)
+    replayed = _run(tmp_path / "local", cache_mode="replay", **settings)  # no backend built
+    # A replay has no simulator to hash; everything else is the same.
+    unhashed = [{**r, "sim_config_hash": None} for r in _records(recorded)]
+    assert _records(replayed) == unhashed
+    replies = {
+        name: [(e["kind"], e["data"].get("reply")) for e in entries]
+        for name, entries in _transcripts(tmp_path / "bus").items()
+    }
+    assert replies == {
+        name: [(e["kind"], e["data"].get("reply")) for e in entries]
+        for name, entries in _transcripts(tmp_path / "local").items()
+    }
+
+
 def test_a_spent_budget_keeps_the_queries_made_before_it(
     tmp_path: Path, graph: EpisodeNodes
 ) -> None:
