@@ -15,13 +15,22 @@ too), every server in its own process on loopback:
 Raw and bus batches alternate within each run, so both see the same machine state;
 the figures are medians over the runs (p99 is noisy on two cores).
 
+Placement: by default (``--placement split``) the client process runs on one CPU and
+both servers on another, so raw and bus meet the same placement. Left to the
+scheduler (``--placement free``), the two server processes land differently next
+to the client from one start to the next (the same CPU as the client, or the
+other), and a round trip then differs by a factor of three: the ratios measured
+placement more than the bus.
+
 Usage: .venv/bin/python bench/bus_speed.py [--runs 5] [--calls 2000] [--loop-s 60]
+       [--placement split|free]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import tempfile
 import time
@@ -55,14 +64,26 @@ ECHO = Service(
 )
 
 
-def _bus_server(queue: Any, keys: str | None) -> None:
+def _placement(mode: str) -> tuple[set[int] | None, set[int] | None]:
+    """The CPUs of the client and of the servers (``None``: the scheduler's choice)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if mode == "free" or len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, {cpus[1]}
+
+
+def _bus_server(queue: Any, keys: str | None, cpus: set[int] | None) -> None:
+    if cpus:  # (first: the threads made from here on, ZeroMQ's included, inherit it)
+        os.sched_setaffinity(0, cpus)
     register_service(ECHO, replace=True)
     security = SecurityConfig.load("server", keys_dir=keys) if keys else None
     node = serve(Echo(), name="bench", security=security, service="bench-echo")
     node.run_forever(on_ready=lambda: queue.put(node.address))
 
 
-def _raw_server(queue: Any, keys: str | None) -> None:
+def _raw_server(queue: Any, keys: str | None, cpus: set[int] | None) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     context = zmq.Context()
     socket = context.socket(zmq.ROUTER)
     socket.linger = 0
@@ -80,10 +101,10 @@ def _raw_server(queue: Any, keys: str | None) -> None:
             socket.send_multipart(frames)
 
 
-def _start(target: Any, keys: str | None) -> tuple[Any, str]:
+def _start(target: Any, keys: str | None, cpus: set[int] | None = None) -> tuple[Any, str]:
     spawn = mp.get_context("spawn")
     queue = spawn.Queue()
-    process = spawn.Process(target=target, args=(queue, keys), daemon=True)
+    process = spawn.Process(target=target, args=(queue, keys, cpus), daemon=True)
     process.start()
     return process, str(queue.get(timeout=60))
 
@@ -115,10 +136,15 @@ def _p(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def compare(keys: str | None, runs: int, calls: int) -> dict[str, dict[str, float]]:
-    """Echo and frame round trips, bus against raw, interleaved; medians over runs."""
-    bus_proc, bus_address = _start(_bus_server, keys)
-    raw_proc, raw_address = _start(_raw_server, keys)
+def compare(
+    keys: str | None, runs: int, calls: int, cpus: set[int] | None = None
+) -> dict[str, dict[str, float]]:
+    """Echo and frame round trips, bus against raw, interleaved; medians over runs.
+
+    ``cpus``: where both servers run (``None``: anywhere).
+    """
+    bus_proc, bus_address = _start(_bus_server, keys, cpus)
+    raw_proc, raw_address = _start(_raw_server, keys, cpus)
     security = SecurityConfig.load("client", keys_dir=keys, server_key="server") if keys else None
     client = Client(bus_address, name="bench", security=security)
     raw = _raw_client(raw_address, keys)
@@ -156,9 +182,11 @@ def compare(keys: str | None, runs: int, calls: int) -> dict[str, dict[str, floa
     return {c: {k: statistics.median(v) for k, v in f.items()} for c, f in figures.items()}
 
 
-def control_loop(keys: str | None, seconds: float, hz: float = 200.0) -> dict[str, float]:
+def control_loop(
+    keys: str | None, seconds: float, hz: float = 200.0, cpus: set[int] | None = None
+) -> dict[str, float]:
     """A request/reply loop at ``hz`` through the bus: the share of missed deadlines."""
-    bus_proc, bus_address = _start(_bus_server, keys)
+    bus_proc, bus_address = _start(_bus_server, keys, cpus)
     security = SecurityConfig.load("client", keys_dir=keys, server_key="server") if keys else None
     client = Client(bus_address, name="bench-loop", security=security)
     period = 1.0 / hz
@@ -198,16 +226,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--loop-s", type=float, default=60.0)
+    parser.add_argument("--placement", choices=("split", "free"), default="split")
     args = parser.parse_args()
+    client_cpus, server_cpus = _placement(args.placement)
+    if client_cpus:  # (before any ZeroMQ context: its threads inherit it)
+        os.sched_setaffinity(0, client_cpus)
+    where = (
+        f"client on CPU {min(client_cpus)}, servers on CPU {min(server_cpus)}"
+        if client_cpus and server_cpus
+        else "placement left to the scheduler"
+    )
     with tempfile.TemporaryDirectory() as folder:
         create_keypair("server", folder)
         create_keypair("client", folder)
         authorize(Path(folder) / "client.key", folder)
-        print(f"{args.runs} runs of {args.calls} calls (frames: a quarter), medians over runs")
+        print(
+            f"{args.runs} runs of {args.calls} calls (frames: a quarter), medians over runs; "
+            f"{where}"
+        )
         print("| case | CURVE | raw median | bus median | ratio | raw p99 | bus p99 | ratio |")
         print("|---|---|---:|---:|---:|---:|---:|---:|")
         for keys in (None, folder):
-            for case, f in compare(keys, args.runs, args.calls).items():
+            for case, f in compare(keys, args.runs, args.calls, server_cpus).items():
                 print(
                     f"| {case} | {'yes' if keys else 'no'} "
                     f"| {f['raw_median']:.0f} us | {f['bus_median']:.0f} us "
@@ -220,7 +260,7 @@ def main() -> None:
         print("| CURVE | ticks | missed | missed % | median | p99 | max |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for keys in (None, folder):
-            r = control_loop(keys, args.loop_s)
+            r = control_loop(keys, args.loop_s, cpus=server_cpus)
             print(
                 f"| {'yes' if keys else 'no'} | {r['ticks']:.0f} | {r['missed']:.0f} "
                 f"| {r['missed_pct']:.3f} | {r['median_us']:.0f} us | {r['p99_us']:.0f} us "

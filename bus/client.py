@@ -39,14 +39,25 @@ from zmq.utils.monitor import recv_monitor_message
 
 from brigade.bus.clock import ClockEstimator, Health
 from brigade.bus.closing import Closing
-from brigade.bus.protocol import Pong, envelope, node_hop, raise_remote, writable
+from brigade.bus.protocol import Pong, raise_remote, recv_rest, send_frames
 from brigade.bus.security import SecurityConfig, secure_connect
-from brigade.bus.wire import DEFAULT_LIMITS, Envelope, Limits, decode, encode, zmq_max_msg_size
+from brigade.bus.wire import (
+    DEFAULT_LIMITS,
+    Envelope,
+    Limits,
+    decode,
+    encode,
+    encode_message,
+    zmq_max_msg_size,
+)
 from brigade.errors import NodeUnavailableError, WireError
 
 __all__ = ["Client", "Health"]
 
 log = logging.getLogger("brigade.bus")
+
+# Plain ints: pyzmq's enum members cost a microsecond per socket call on the hot path.
+_NOBLOCK = int(zmq.NOBLOCK)
 
 _HANDSHAKE_EVENTS = (
     zmq.EVENT_HANDSHAKE_SUCCEEDED
@@ -170,7 +181,7 @@ class Client(Closing):
 
     def _send(self, frames: list[Any]) -> None:
         try:
-            self._sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
+            send_frames(self._sock, frames, _NOBLOCK)
         except zmq.Again:  # no connection and the queue is full: the silence will tell
             log.debug("client %s: could not queue a message for %s", self.name, self.address)
 
@@ -182,29 +193,37 @@ class Client(Closing):
             sock.setsockopt(zmq.RCVTIMEO, ms)
             self._rcvtimeo = ms
         try:
-            # The header is copied (cheaper than a zmq.Frame when small), arrays are not.
-            frames: list[Any] = [sock.recv()]
+            # The header comes as a zmq.Frame: it says whether arrays follow (asking the
+            # socket costs more); the arrays' frames are used without a copy.
+            head = sock.recv(copy=False)
         except zmq.Again:
             return None
-        if sock.getsockopt(zmq.RCVMORE):
-            frames += sock.recv_multipart(copy=False)
+        frames: list[Any] = [head.bytes]
+        if head.more:
+            recv_rest(sock, frames, 0)
         self._heard = time.monotonic()
         self._lost = False
         try:
-            message = decode(frames, self.limits)
+            # The arrays are views over frames this client alone holds: writable, as
+            # a local call's results are.
+            return decode(frames, self.limits, writable=True)
         except WireError as exc:
             log.warning("client %s: a bad message from %s: %s", self.name, self.address, exc)
             return None
-        if len(frames) > 1:
-            writable(message.body)
-        return message
 
     def _ping(self, waiting: int | None) -> int:
         self._ping_seq += 1
-        ping = envelope(
-            "ping", self.name, self._ping_seq, waiting, time.monotonic_ns(), time.time_ns()
+        frames = encode_message(
+            "ping",
+            self.name,
+            self._ping_seq,
+            waiting,
+            time.monotonic_ns(),
+            time.time_ns(),
+            (),
+            self.limits,
         )
-        self._send(encode(ping, self.limits))
+        self._send(frames)
         return self._ping_seq
 
     def _on_pong(self, message: Envelope) -> Pong:
@@ -245,24 +264,19 @@ class Client(Closing):
 
     def _request(
         self, seq: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Envelope:
-        request = envelope(
-            "request",
-            self.name,
-            seq,
-            (method, args, kwargs, self._session),
-            time.monotonic_ns(),
-            time.time_ns(),
-        )
-        frames = encode(request, self.limits)
-        if len(frames) == 1:
-            try:
-                self._sock.send(frames[0], zmq.NOBLOCK)
-            except zmq.Again:
-                log.debug("client %s: could not queue a request for %s", self.name, self.address)
-        else:
-            self._send(frames)
-        return request
+    ) -> tuple[int, int]:
+        """Send request ``seq``; returns when it was sent (monotonic and wall-clock ns)."""
+        t_mono, t_wall = time.monotonic_ns(), time.time_ns()
+        body = (method, args, kwargs, self._session)
+        frames = encode_message("request", self.name, seq, body, t_mono, t_wall, (), self.limits)
+        try:
+            if len(frames) == 1:  # (the usual request, sent without send_frames' loop)
+                self._sock.send(frames[0], _NOBLOCK)
+            else:
+                send_frames(self._sock, frames, _NOBLOCK)
+        except zmq.Again:  # no connection and the queue is full: the silence will tell
+            log.debug("client %s: could not queue a request for %s", self.name, self.address)
+        return t_mono, t_wall
 
     def _call(
         self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout_s: float | None
@@ -304,7 +318,7 @@ class Client(Closing):
                             request = self._request(seq, method, args, kwargs)
                         continue
                     if reply.seq == seq and (kind == "reply" or kind == "error"):
-                        return self._answer(reply, request)
+                        return self._answer(reply, *request)
                     if reply.seq == 0 and kind == "error":  # our request could not be decoded
                         raise raise_remote(reply.sender, reply.body)
                     continue  # a late answer to an abandoned call
@@ -336,16 +350,19 @@ class Client(Closing):
         finally:
             self._waiting_since = None
 
-    def _answer(self, reply: Envelope, request: Envelope) -> Any:
-        t4 = request.t_wall_ns + (time.monotonic_ns() - request.t_mono_ns)
+    def _answer(self, reply: Envelope, t_mono: int, t_wall: int) -> Any:
+        t4 = t_wall + (time.monotonic_ns() - t_mono)
         self.node_name = reply.sender
-        hop = node_hop(reply)
-        if hop is not None:
-            self.clock.add(request.t_wall_ns, hop[1], hop[2], t4, call=True)
+        # The node's hop (instance, t_receive, t_reply), as node_hop() reads it, inline.
+        hop = reply.trace[-1] if reply.trace else ()
+        instance = None
+        if len(hop) == 4 and type(hop[1]) is str and type(hop[2]) is int and type(hop[3]) is int:
+            self.clock.add(t_wall, hop[2], hop[3], t4, call=True)
+            instance = hop[1]
         if reply.kind == "error":
             raise raise_remote(reply.sender, reply.body)
-        if hop is not None:
-            self._session = self.instance = hop[0]
+        if instance is not None:
+            self._session = self.instance = instance
         return reply.body
 
     def _unavailable(
@@ -479,8 +496,7 @@ class Client(Closing):
             if self._closed:
                 return
             self._closed = True
-            bye = Envelope.now("bye", self.name, 0)
-            self._send(encode(bye, self.limits))
+            self._send(encode(Envelope.now("bye", self.name, 0), self.limits))
             # A brief linger lets the goodbye leave; close() itself never blocks.
             self._sock.setsockopt(zmq.LINGER, 100)
             self._read_monitor()

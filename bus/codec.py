@@ -52,6 +52,7 @@ __all__ = [
     "encode_value",
     "register_wire_type",
     "wire_dtype",
+    "wire_text",
     "wire_types",
 ]
 
@@ -142,6 +143,23 @@ def wire_dtype(text: object) -> np.dtype[Any]:
         f"dtype {brief(text)} is refused: only numeric, bool and complex dtypes in canonical "
         "form ('<f8', '|u1', '>i4') travel on the bus"
     )
+
+
+_TEXTS: dict[np.dtype[Any], str] = {}  # accepted dtypes -> their wire text
+
+
+def wire_text(dtype: np.dtype[Any]) -> str | None:
+    """The wire string of ``dtype`` (``'<f8'``), or ``None`` for a dtype the bus refuses.
+
+    The inverse of :func:`wire_dtype`, from a cache: ``dtype.str`` builds a new
+    string each time, which is one of the slowest steps of sending an array.
+    """
+    text = _TEXTS.get(dtype)
+    if text is None and dtype.kind in _ARRAY_KINDS:
+        text = dtype.str
+        if len(_TEXTS) < 1024:  # (bounded: the accepted kinds have few dtypes anyway)
+            _TEXTS[dtype] = text
+    return text
 
 
 # ---------------------------------------------------------------- the registry
@@ -244,8 +262,20 @@ def encode_value(
             says what and where.
     """
     arrays: list[np.ndarray] = []
-    if type(value) in _PLAIN_OUT:
+    t = type(value)
+    if (
+        t in _PLAIN_OUT
+        or (t is int and _INT_MIN <= value <= _INT_MAX)
+        or (t is bytes and len(value) <= BYTES_INLINE_MAX)
+    ):
         return value, arrays
+    if t is np.ndarray or (max_depth >= 2 and (t is tuple or t is list or t is dict)):
+        tree = (
+            _array_out(value, arrays) if t is np.ndarray else _shallow_out(value, arrays, max_items)
+        )
+        if tree is not _DEEP:
+            return tree, arrays
+        arrays.clear()
     try:
         tree = _Encoder(arrays, max_depth, max_items).enc(value, 0)
     except _Fail as fail:
@@ -374,9 +404,15 @@ def decode_value(
         WireError: The tree is malformed, names an unknown type, refers to a
             missing array, or a dataclass refused its values.
     """
-    if type(tree) in _PLAIN_IN and not arrays:
+    t = type(tree)
+    if t in _PLAIN_IN and not arrays:
         return tree
     used = [False] * len(arrays)
+    if max_depth >= 2 and (t is list or t is dict):
+        value = _shallow_in(tree, arrays, used, max_items)
+        if value is not _DEEP and all(used):
+            return value
+        used = [False] * len(arrays)
     try:
         value = _Decoder(arrays, used, max_depth, max_items).dec(tree, 0)
     except _Fail as fail:
@@ -503,6 +539,203 @@ class _Decoder:
         if len(v[2]) != dtype.itemsize:
             raise _Fail(f"a {dtype.str} scalar has {dtype.itemsize} bytes, not {len(v[2])}")
         return np.frombuffer(v[2], dtype=dtype)[0]
+
+
+# ---------------------------------------------------------------- shallow values
+#
+# Most messages carry a container of plain values and flat containers: a request's
+# (method, args, kwargs, session), a shape, a pong's or an error's dict, a frame in
+# an argument tuple. The functions below handle exactly those, two levels deep at
+# most, in one call and a few loops: the general encoder and decoder cost a call
+# per container, which is most of a small message's cost on a cold CPU (a process
+# that just woke up to a message). Anything else (a registered dataclass, a numpy
+# scalar, big bytes, a deeper tree, a malformed node, a broken bound) makes them
+# return _DEEP, without a side effect on the value or the tree, and the general
+# path takes it (so every refusal, and its message, comes from one place). Both
+# need max_depth >= 2: the outer container is at depth 0, a flat one at depth 1.
+# tests/bus/test_fast_paths.py checks that they agree with the general path.
+
+_DEEP: Any = object()  # "not shallow": take the general path
+
+
+def _shallow_out(v: Any, arrays: list[np.ndarray], max_items: int) -> Any:
+    """The tree of a shallow list, tuple or dict, or _DEEP (see above)."""
+    if len(v) > max_items:
+        return _DEEP
+    plain = _PLAIN_OUT
+    if type(v) is dict:
+        out: Any = {}
+        for key, x in v.items():
+            kt = type(key)
+            if kt is not str and not (kt is int and _INT_MIN <= key <= _INT_MAX):
+                return _DEEP
+            tx = type(x)
+            if (
+                tx in plain
+                or (tx is int and _INT_MIN <= x <= _INT_MAX)
+                or (tx is bytes and len(x) <= BYTES_INLINE_MAX)
+            ):
+                out[key] = x
+            else:
+                x = _flat_out(x, arrays, max_items)
+                if x is _DEEP:
+                    return _DEEP
+                out[key] = x
+        return out
+    out = [_TUPLE if type(v) is tuple else _LIST]
+    append = out.append
+    for x in v:
+        tx = type(x)
+        if (
+            tx in plain
+            or (tx is int and _INT_MIN <= x <= _INT_MAX)
+            or (tx is bytes and len(x) <= BYTES_INLINE_MAX)
+        ):
+            append(x)
+        elif tx is dict and not x:  # (a request's usual kwargs)
+            append({})
+        else:
+            x = _flat_out(x, arrays, max_items)
+            if x is _DEEP:
+                return _DEEP
+            append(x)
+    return out
+
+
+def _flat_out(x: Any, arrays: list[np.ndarray], max_items: int) -> Any:
+    """The tree of an array, or of a container of plain values and arrays; or _DEEP."""
+    t = type(x)
+    if t is np.ndarray:
+        return _array_out(x, arrays)
+    if len(x) > max_items if (t is tuple or t is list or t is dict) else True:
+        return _DEEP
+    plain = _PLAIN_OUT
+    if t is dict:
+        out: Any = {}
+        for key, y in x.items():
+            kt, ty = type(key), type(y)
+            if kt is not str and not (kt is int and _INT_MIN <= key <= _INT_MAX):
+                return _DEEP
+            if not (
+                ty in plain
+                or (ty is int and _INT_MIN <= y <= _INT_MAX)
+                or (ty is bytes and len(y) <= BYTES_INLINE_MAX)
+            ):
+                return _DEEP
+            out[key] = y
+        return out
+    out = [_TUPLE if t is tuple else _LIST]
+    append = out.append
+    for y in x:
+        ty = type(y)
+        if (
+            ty in plain
+            or (ty is int and _INT_MIN <= y <= _INT_MAX)
+            or (ty is bytes and len(y) <= BYTES_INLINE_MAX)
+        ):
+            append(y)
+        elif ty is np.ndarray:
+            y = _array_out(y, arrays)
+            if y is _DEEP:
+                return _DEEP
+            append(y)
+        else:
+            return _DEEP
+    return out
+
+
+def _array_out(a: np.ndarray, arrays: list[np.ndarray]) -> Any:
+    if a.dtype not in _TEXTS and wire_text(a.dtype) is None:
+        return _DEEP
+    arrays.append(a if a.flags.c_contiguous else a.copy(order="C"))
+    return [_ARRAY, len(arrays) - 1]
+
+
+def _shallow_in(v: Any, arrays: Sequence[np.ndarray], used: list[bool], max_items: int) -> Any:
+    """The value of a shallow list node or dict, or _DEEP (see above); ``v`` is left as is."""
+    plain = _PLAIN_IN
+    if type(v) is dict:
+        if len(v) > max_items:
+            return _DEEP
+        out: Any = {}
+        for key, x in v.items():
+            kt = type(key)
+            if kt is not str and kt is not int:
+                return _DEEP
+            if type(x) not in plain:
+                x = _flat_in(x, arrays, used, max_items)
+                if x is _DEEP:
+                    return _DEEP
+            out[key] = x
+        return out
+    tag = v[0] if v else None
+    if type(tag) is not int or (tag != _TUPLE and tag != _LIST):
+        return _flat_in(v, arrays, used, max_items)  # (an array node, or _DEEP)
+    if len(v) - 1 > max_items:
+        return _DEEP
+    out = v[1:]
+    for i, x in enumerate(out):
+        if type(x) in plain or x == {}:  # ({}: a request's usual kwargs)
+            continue
+        first = x[0] if type(x) is list and x else None
+        if type(first) is int and first in (_TUPLE, _LIST):
+            # A flat container (a request's args), inline: a call costs more.
+            if len(x) - 1 > max_items:
+                return _DEEP
+            items = x[1:]
+            for j, y in enumerate(items):
+                if type(y) not in plain:
+                    y = _array_in(y, arrays, used)
+                    if y is _DEEP:
+                        return _DEEP
+                    items[j] = y
+            out[i] = tuple(items) if first == _TUPLE else items
+            continue
+        x = _flat_in(x, arrays, used, max_items)
+        if x is _DEEP:
+            return _DEEP
+        out[i] = x
+    return tuple(out) if tag == _TUPLE else out
+
+
+def _flat_in(x: Any, arrays: Sequence[np.ndarray], used: list[bool], max_items: int) -> Any:
+    """The value of an array node, or of a flat container node or dict; or _DEEP."""
+    t = type(x)
+    plain = _PLAIN_IN
+    if t is dict:
+        if len(x) > max_items:
+            return _DEEP
+        for key, y in x.items():
+            kt = type(key)
+            if (kt is not str and kt is not int) or type(y) not in plain:
+                return _DEEP
+        return x  # (all plain: nothing to replace)
+    tag = x[0] if t is list and x else None
+    if type(tag) is not int:
+        return _DEEP
+    if tag == _ARRAY:
+        return _array_in(x, arrays, used)
+    if (tag != _TUPLE and tag != _LIST) or len(x) - 1 > max_items:
+        return _DEEP
+    items = x[1:]
+    for i, y in enumerate(items):
+        if type(y) not in plain:
+            y = _array_in(y, arrays, used)
+            if y is _DEEP:
+                return _DEEP
+            items[i] = y
+    return tuple(items) if tag == _TUPLE else items
+
+
+def _array_in(x: Any, arrays: Sequence[np.ndarray], used: list[bool]) -> Any:
+    """The array an ``[3, index]`` node names, the first time it is named; or _DEEP."""
+    if type(x) is list and len(x) == 2:
+        tag, index = x
+        if type(tag) is int and tag == _ARRAY and type(index) is int:
+            if 0 <= index < len(arrays) and not used[index]:
+                used[index] = True
+                return arrays[index]
+    return _DEEP
 
 
 # ---------------------------------------------------------------- the core types

@@ -29,14 +29,14 @@ import zmq
 from brigade.bus.peers import Peers
 from brigade.bus.protocol import (
     check_request,
-    envelope,
     error_body,
     pong_body,
+    recv_rest,
     reply_frames,
-    writable,
+    send_frames,
 )
 from brigade.bus.services import Service
-from brigade.bus.wire import Envelope, Limits, decode, encode
+from brigade.bus.wire import Envelope, Limits, decode, encode_message
 from brigade.errors import BrigadeError, WireError
 
 __all__ = ["GRACE_S", "Serving"]
@@ -46,13 +46,13 @@ log = logging.getLogger("brigade.bus")
 #: How long a call runs before the watch thread answers pings in its stead (s).
 GRACE_S = 0.02
 _WATCH_S = 0.02  # how often the watch thread looks (each look costs the serving thread a little)
-_POLLIN = zmq.POLLIN
-_EVENTS = zmq.EVENTS
-_RCVMORE = zmq.RCVMORE
-_NOBLOCK = zmq.NOBLOCK
-_DRAIN = 64  # messages handled per wake-up before the other sockets get a turn
+# Plain ints: pyzmq's enum members cost a microsecond per socket call on the hot path.
+_POLLIN = int(zmq.POLLIN)
+_EVENTS = int(zmq.EVENTS)
+_NOBLOCK = int(zmq.NOBLOCK)
+_SNDMORE = int(zmq.SNDMORE)
 
-Job = tuple[bytes, Envelope, int, bool]  # identity, request, receive time, has arrays
+Job = tuple[bytes, Envelope, int]  # identity, request, receive time
 
 
 def _text(identity: bytes) -> str:
@@ -116,7 +116,7 @@ class Serving:
             for sock, _ in ready:
                 if sock is ctl:
                     return
-                self._drain(router, inline=True)
+                self._handle(router, inline=True)
                 if self._closed:
                     return
             while self._chores and not self._closed:
@@ -126,59 +126,127 @@ class Serving:
             if now >= self._next_sweep:
                 self._sweep(now)
 
-    def _drain(self, router: zmq.Socket[Any], *, inline: bool) -> None:
-        """Handle the messages waiting on the ROUTER (the caller holds the socket)."""
-        peers, counts, limits = self._peers, self._counts, self.limits
-        for i in range(_DRAIN):
-            if i and not cast(int, router.getsockopt(_EVENTS)) & _POLLIN:
-                return
-            # Small frames are copied (cheaper than zmq.Frame objects), arrays are not.
-            identity = router.recv(_NOBLOCK)
-            head = router.recv(_NOBLOCK) if router.getsockopt(_RCVMORE) else b""
-            t_recv = time.time_ns()
-            frames: list[Any] = [head]
-            if router.getsockopt(_RCVMORE):
-                frames += router.recv_multipart(_NOBLOCK, copy=False)
-            try:
-                message = decode(frames, limits)
-            except WireError as exc:
-                self._refuse(router, identity, exc)
-                continue
-            kind = message.kind
-            if kind == "request":
-                counts["requests"] += 1
-                seq = message.seq
-                what, cached = peers.request(identity, message.sender, seq, time.monotonic())
-                if what == "run":
-                    job = (identity, message, t_recv, len(frames) > 1)
-                    if not inline:
-                        self._backlog.append(job)
-                        continue
+    def _handle(self, router: zmq.Socket[Any], *, inline: bool) -> None:
+        """Handle the message waiting on the ROUTER (the caller holds the socket).
+
+        One message per call, then the caller polls again: asking the socket
+        whether more wait costs as much as the poll (which asks it anyway), and a
+        request/reply client never has another message waiting.
+        """
+        # A ROUTER's message always has a frame after the identity. The header comes
+        # as a zmq.Frame: it says whether arrays follow (asking the socket costs more).
+        identity = router.recv(_NOBLOCK)
+        head = router.recv(_NOBLOCK, copy=False)
+        t_recv = time.time_ns()
+        frames: list[Any] = [head.bytes]
+        if head.more:
+            recv_rest(router, frames, _NOBLOCK)
+        try:
+            # The arrays are views over frames the node alone holds: writable, so the
+            # component gets what a local caller would give it.
+            message = decode(frames, self.limits, writable=True)
+        except WireError as exc:
+            self._refuse(router, identity, exc)
+            return
+        kind = message.kind
+        if kind == "request":
+            counts = self._counts
+            counts["requests"] += 1
+            seq = message.seq
+            what, cached = self._peers.request(identity, message.sender, seq, time.monotonic())
+            if what == "run":
+                job = (identity, message, t_recv)
+                if inline:
                     self._run(router, job)
                     self._run_backlog(router)
-                    if self._closed:
-                        return
-                elif cached is not None:
-                    counts["resent"] += 1
-                    router.send_multipart([identity, *cached], copy=False)
                 else:
-                    counts["ignored"] += 1
-                    log.debug("node %s: ignored request %d of %s", self.name, seq, message.sender)
-            elif kind == "ping":
-                self._pong(router, identity, message)
-            elif kind == "bye":
-                if peers.leave(identity):
-                    log.debug("node %s: client %s left", self.name, _text(identity))
+                    self._backlog.append(job)
+            elif cached is not None:
+                counts["resent"] += 1
+                send_frames(router, cached, 0, identity)
             else:
-                self._refuse(router, identity, WireError(f"unexpected message kind {kind!r}"))
+                counts["ignored"] += 1
+                log.debug("node %s: ignored request %d of %s", self.name, seq, message.sender)
+        elif kind == "ping":
+            self._pong(router, identity, message)
+        elif kind == "bye":
+            if self._peers.leave(identity):
+                log.debug("node %s: client %s left", self.name, _text(identity))
+        else:
+            self._refuse(router, identity, WireError(f"unexpected message kind {kind!r}"))
 
     def _run(self, router: zmq.Socket[Any], job: Job) -> None:
-        """Run one request and send its reply (the serving thread, holding the socket)."""
-        identity, request, t_recv, has_arrays = job
-        frames = self._execute(identity, request, t_recv, has_arrays)
+        """Run one request and send its reply (the serving thread, holding the socket).
+
+        The node's hot path, in one function: the socket is lent to the watch thread
+        during the call (see :meth:`_lend_socket`) inline, and the reply leaves
+        before the at-most-once bookkeeping.
+        """
+        identity, request, t_recv = job
+        service, name, counts = self.service, self.name, self._counts
+        kind = "error"
+        method: Any = None
+        call = check_request(request.body, service, name, self.instance)
+        if isinstance(call, dict):
+            result: Any = call
+            text = call["message"]
+            log.warning("node %s: refused a request of %s: %s", name, _text(identity), text)
+        else:
+            method, args, kwargs = call
+            lock = self._sock_lock
+            self._busy_since = time.monotonic()
+            self._busy = method
+            lock.release()
+            try:
+                if method in service.properties:
+                    if args or kwargs:
+                        raise TypeError(f"{method} is a property: it takes no arguments")
+                    result = getattr(self.component, method)
+                else:
+                    result = getattr(self.component, method)(*args, **kwargs)
+                kind = "reply"
+                if method in service.session_start:
+                    self._owner = identity
+            except Exception as exc:
+                log.log(
+                    logging.INFO if isinstance(exc, BrigadeError) else logging.ERROR,
+                    "node %s: %s() raised %s: %s",
+                    name,
+                    method,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=True,
+                )
+                result = error_body(exc)
+            finally:
+                self._busy = None  # (what _take_socket does)
+                if not lock.acquire(blocking=False):
+                    self._wake_watcher()
+                    lock.acquire()
+        counts["replies"] += 1
+        if kind == "error":
+            counts["errors"] += 1
+        instance, limits = self.instance, self.limits
+        t_reply, t_mono = time.time_ns(), time.monotonic_ns()
+        try:
+            frames = reply_frames(
+                kind, request, result, name, instance, t_recv, t_reply, t_mono, limits
+            )
+        except WireError as exc:
+            log.error("node %s: the result of %s() cannot be sent: %s", name, method, exc)
+            body = error_body(type(exc)(f"the result of {method}() cannot travel: {exc}"))
+            frames = reply_frames(
+                "error", request, body, name, instance, t_recv, t_reply, t_mono, limits
+            )
         if not self._closed:
+            if len(frames) == 1:  # (the usual reply, sent without send_frames' loop)
+                router.send(identity, _SNDMORE)
+                router.send(frames[0])
+            else:
+                send_frames(router, frames, 0, identity)
+            # (After the send, off the reply's path: nothing else uses the socket or the
+            # peers in between, so a re-sent request still finds the reply.)
             self._peers.answered(identity, request.seq, frames)
-            router.send_multipart([identity, *frames], copy=False)
 
     def _run_backlog(self, router: zmq.Socket[Any]) -> None:
         """Run the requests that the watch thread received during a call."""
@@ -191,8 +259,9 @@ class Serving:
         busy = self._busy
         busy_s = time.monotonic() - self._busy_since if busy is not None else 0.0
         body = pong_body(self.instance, self.service.name, busy, busy_s, request, ping)
-        pong = envelope("pong", self.name, ping.seq, body, time.monotonic_ns(), time.time_ns())
-        router.send_multipart([identity, *encode(pong, self.limits)], copy=False)
+        t_mono, t_wall = time.monotonic_ns(), time.time_ns()
+        pong = encode_message("pong", self.name, ping.seq, body, t_mono, t_wall, (), self.limits)
+        send_frames(router, pong, 0, identity)
 
     def _refuse(self, router: zmq.Socket[Any], identity: bytes, exc: WireError) -> None:
         self._counts["refused"] += 1
@@ -201,8 +270,9 @@ class Serving:
             self._last_refusal_log = now
             log.warning("node %s: refused a message from %s: %s", self.name, _text(identity), exc)
         body = error_body(exc)
-        error = envelope("error", self.name, 0, body, time.monotonic_ns(), time.time_ns())
-        router.send_multipart([identity, *encode(error, self.limits)], copy=False)
+        t_mono, t_wall = time.monotonic_ns(), time.time_ns()
+        error = encode_message("error", self.name, 0, body, t_mono, t_wall, (), self.limits)
+        send_frames(router, error, 0, identity)
 
     def _sweep(self, now: float) -> None:
         """Report and forget the clients silent for too long (the caller holds the socket)."""
@@ -252,74 +322,10 @@ class Serving:
             log.warning("node %s: its session's client is lost: calling %s()", self.name, method)
             getattr(self.component, method)()
 
-    def _execute(
-        self, identity: bytes, request: Envelope, t_recv: int, has_arrays: bool
-    ) -> list[Any]:
-        """Run one call (releasing the socket meanwhile); returns the encoded answer."""
-        kind = "error"
-        call = check_request(request.body, self.service, self.name, self.instance)
-        method: Any = None
-        if isinstance(call, dict):
-            result: Any = call
-            log.warning(
-                "node %s: refused a request of %s: %s", self.name, _text(identity), call["message"]
-            )
-        else:
-            method, args, kwargs = call
-            if has_arrays:
-                writable(args)
-                writable(kwargs)
-            self._lend_socket(method)
-            try:
-                if method in self.service.properties:
-                    if args or kwargs:
-                        raise TypeError(f"{method} is a property: it takes no arguments")
-                    result = getattr(self.component, method)
-                else:
-                    result = getattr(self.component, method)(*args, **kwargs)
-                kind = "reply"
-                if method in self.service.session_start:
-                    self._owner = identity
-            except Exception as exc:
-                log.log(
-                    logging.INFO if isinstance(exc, BrigadeError) else logging.ERROR,
-                    "node %s: %s() raised %s: %s",
-                    self.name,
-                    method,
-                    type(exc).__name__,
-                    exc,
-                    exc_info=True,
-                )
-                result = error_body(exc)
-            finally:
-                self._take_socket()
-        self._counts["replies"] += 1
-        if kind == "error":
-            self._counts["errors"] += 1
-        return self._answer(kind, request, result, t_recv, method)
-
     def _wake_watcher(self) -> None:
         """Ask the watch thread to hand the socket back (it serves it during a long call)."""
         with contextlib.suppress(zmq.ZMQError):  # closed meanwhile: close() frees the lock
             self._wake_push.send(b"", _NOBLOCK)
-
-    def _answer(
-        self, kind: str, request: Envelope, result: Any, t_recv: int, method: Any
-    ) -> list[Any]:
-        node, instance, limits = self.name, self.instance, self.limits
-        t_reply, t_mono = time.time_ns(), time.monotonic_ns()
-        try:
-            return reply_frames(
-                kind, request, result, node=node, instance=instance, t_recv=t_recv,
-                t_reply=t_reply, t_mono=t_mono, limits=limits,
-            )  # fmt: skip
-        except WireError as exc:
-            log.error("node %s: the result of %s() cannot be sent: %s", node, method, exc)
-            body = error_body(type(exc)(f"the result of {method}() cannot travel: {exc}"))
-            return reply_frames(
-                "error", request, body, node=node, instance=instance, t_recv=t_recv,
-                t_reply=t_reply, t_mono=t_mono, limits=limits,
-            )  # fmt: skip
 
     # ------------------------------------------------------------ the watch thread
 
@@ -340,7 +346,7 @@ class Serving:
             if not lock.acquire(timeout=_WATCH_S):
                 continue
             try:
-                while cast(int, wake.getsockopt(_EVENTS)) & _POLLIN:  # stale wake-ups
+                while cast(int, wake.get(_EVENTS)) & _POLLIN:  # stale wake-ups
                     wake.recv(_NOBLOCK)
                 if self._busy is None or self._closed:
                     continue
@@ -358,7 +364,7 @@ class Serving:
                 if sock is wake:
                     wake.recv(_NOBLOCK)
                     return
-                self._drain(router, inline=False)
+                self._handle(router, inline=False)
             if self._busy is None:
                 return  # the call ended before its thread tried the lock
             now = time.monotonic()

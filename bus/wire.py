@@ -24,18 +24,26 @@ other exception escapes it. Pickle is never used.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import msgpack
 import numpy as np
+import zmq
 
-from brigade.bus.codec import MAX_DEPTH, MAX_ITEMS, brief, decode_value, encode_value, wire_dtype
+from brigade.bus.codec import (
+    MAX_DEPTH,
+    MAX_ITEMS,
+    brief,
+    decode_value,
+    encode_value,
+    wire_dtype,
+    wire_text,
+)
 from brigade.errors import MessageTooLargeError, SchemaVersionError, WireError
 
 __all__ = [
@@ -46,6 +54,7 @@ __all__ = [
     "TraceEntry",
     "decode",
     "encode",
+    "encode_message",
     "zmq_max_msg_size",
 ]
 
@@ -60,9 +69,11 @@ _KIND_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64_MAX = 2**64 - 1
 _MAX_TRACE_ENTRY = 8
-_TRACE_SCALARS = (str, int, float, bool)
 _KINDS_SEEN: set[str] = set()
 _new = object.__new__
+_BYTE_FRAMES = frozenset({bytes, zmq.Frame})
+# Bodies that are their own tree (the codec's plain leaves): no decode_value call.
+_PLAIN_BODY = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 @dataclass(frozen=True)
@@ -164,9 +175,9 @@ _local = threading.local()
 
 
 def _packer() -> msgpack.Packer:
-    packer: msgpack.Packer | None = getattr(_local, "packer", None)
-    if packer is None:
-        packer = _local.packer = msgpack.Packer(use_bin_type=True)
+    """This thread's Packer, made on its first message."""
+    packer: msgpack.Packer = msgpack.Packer(use_bin_type=True)
+    _local.packer = packer
     return packer
 
 
@@ -186,13 +197,68 @@ def encode(envelope: Envelope, limits: Limits = DEFAULT_LIMITS) -> list[bytes | 
         WireError: A field is invalid or the body holds something the bus does not carry.
     """
     e = envelope
-    _check_fields(e.kind, e.sender, e.seq, e.t_mono_ns, e.t_wall_ns, "envelope", limits)
-    trace = e.trace
+    return encode_message(
+        e.kind, e.sender, e.seq, e.body, e.t_mono_ns, e.t_wall_ns, e.trace, limits
+    )
+
+
+def encode_message(
+    kind: str,
+    sender: str,
+    seq: int,
+    body: Any,
+    t_mono_ns: int,
+    t_wall_ns: int,
+    trace: tuple[TraceEntry, ...] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    checked_trace: bool = False,
+) -> list[bytes | memoryview]:
+    """:func:`encode` of the message with these fields, without making an :class:`Envelope`.
+
+    The same frames, checks and errors as ``encode(Envelope(kind, ...), limits)``,
+    for a sender that needs no Envelope of its own message (a request, a reply).
+    ``checked_trace=True`` vouches that every entry of ``trace`` is valid already
+    (the entries of a message :func:`decode` accepted under the same limits, and
+    entries made of values checked by the caller): their number is still checked,
+    not their contents.
+    """
+    if not _usual_fields(kind, sender, seq, t_mono_ns, t_wall_ns, limits):
+        _check_fields(kind, sender, seq, t_mono_ns, t_wall_ns, "envelope", limits)
     if type(trace) is not tuple:
         raise WireError(f"envelope.trace must be a tuple, not {type(trace).__name__}")
-    if trace:
+    if trace and (not checked_trace or len(trace) > limits.max_trace):
         _check_trace(trace, tuple, "envelope", limits)
-    tree, arrays = encode_value(e.body, max_depth=limits.max_depth, max_items=limits.max_items)
+    tree, arrays = encode_value(body, max_depth=limits.max_depth, max_items=limits.max_items)
+    if arrays:
+        frames, specs, total = _array_frames(arrays, limits)
+    else:
+        frames, specs, total = [b""], [], 0
+    packer = getattr(_local, "packer", None)
+    if packer is None:
+        packer = _packer()
+    header = packer.pack(
+        [SCHEMA_VERSION, kind, sender, seq, t_mono_ns, t_wall_ns, trace, specs, tree]
+    )
+    size = len(header)
+    if size > limits.max_header_bytes:
+        raise MessageTooLargeError(
+            f"the header has {size} bytes, more than max_header_bytes="
+            f"{limits.max_header_bytes} (send big data as numpy arrays)"
+        )
+    total += size
+    if total > limits.max_message_bytes:
+        raise MessageTooLargeError(
+            f"the message has {total} bytes, more than max_message_bytes={limits.max_message_bytes}"
+        )
+    frames[0] = header
+    return frames
+
+
+def _array_frames(
+    arrays: list[np.ndarray], limits: Limits
+) -> tuple[list[bytes | memoryview], list[tuple[str | None, tuple[int, ...]]], int]:
+    """A placeholder for the header, then the arrays' frames; their specs; their bytes."""
     if len(arrays) + 1 > limits.max_frames:
         raise MessageTooLargeError(
             f"the body holds {len(arrays)} arrays: more than the {limits.max_frames - 1} "
@@ -209,35 +275,27 @@ def encode(envelope: Envelope, limits: Limits = DEFAULT_LIMITS) -> list[bytes | 
                 f"more than max_frame_bytes={limits.max_frame_bytes}"
             )
         total += n
-        specs.append((a.dtype.str, a.shape))
+        specs.append((wire_text(a.dtype), a.shape))  # (never None: encode_value took it)
         frames.append(_bytes_view(a) if n else b"")  # (an empty frame carries nothing)
-    header = _packer().pack(
-        [SCHEMA_VERSION, e.kind, e.sender, e.seq, e.t_mono_ns, e.t_wall_ns, trace, specs, tree]
-    )
-    if len(header) > limits.max_header_bytes:
-        raise MessageTooLargeError(
-            f"the header has {len(header)} bytes, more than max_header_bytes="
-            f"{limits.max_header_bytes} (send big data as numpy arrays)"
-        )
-    total += len(header)
-    if total > limits.max_message_bytes:
-        raise MessageTooLargeError(
-            f"the message has {total} bytes, more than max_message_bytes={limits.max_message_bytes}"
-        )
-    frames[0] = header
-    return frames
+    return frames, specs, total
 
 
-def decode(frames: Sequence[Any], limits: Limits = DEFAULT_LIMITS) -> Envelope:
+def decode(
+    frames: Sequence[Any], limits: Limits = DEFAULT_LIMITS, *, writable: bool = False
+) -> Envelope:
     """Rebuild a message from received frames, checking everything first.
 
     Args:
         frames: The frames: ``bytes``, ``memoryview``, ``zmq.Frame`` or any
             bytes-like buffer (as ``recv_multipart(copy=False)`` returns them).
         limits: The bounds the message must respect.
+        writable: Leave the arrays over writable frames writable: for a receiver
+            that owns its frames alone (a ``zmq.Frame`` it received), where a
+            read-only array would only have to be made writable again.
 
     Returns:
-        The message. Its arrays are read-only views over the frames' buffers.
+        The message. Its arrays are views over the frames' buffers, read-only
+        (unless ``writable`` and the frame is writable).
 
     Raises:
         SchemaVersionError: The sender speaks another schema version.
@@ -247,7 +305,9 @@ def decode(frames: Sequence[Any], limits: Limits = DEFAULT_LIMITS) -> Envelope:
     count = len(frames)
     if count == 0:
         raise WireError("an empty message: no header frame")
-    head = _buffer(frames[0], 0)
+    head = frames[0]
+    if type(head) is not bytes:
+        head = _buffer(head, 0)
     size = len(head)
     if size > limits.max_header_bytes:
         raise MessageTooLargeError(
@@ -273,32 +333,29 @@ def decode(frames: Sequence[Any], limits: Limits = DEFAULT_LIMITS) -> Envelope:
         if theirs is not None and theirs != SCHEMA_VERSION:
             raise SchemaVersionError(theirs, SCHEMA_VERSION) from None
         raise WireError(f"frame 0 (the header) is not valid msgpack: {exc}") from None
-    if type(header) is not list or not header:
-        raise WireError(
-            "frame 0 (the header) must be a msgpack array starting with the schema version, "
-            f"not {type(header).__name__}"
-        )
-    version = header[0]
-    if type(version) is not int or version != SCHEMA_VERSION:
-        if type(version) is int:
-            raise SchemaVersionError(version, SCHEMA_VERSION)
-        if type(version) is str:  # a hostile header may hold a megabyte of "version"
-            raise SchemaVersionError(version[:32], SCHEMA_VERSION)
-        raise WireError(f"header[0], the schema version, must be an int, not {brief(version)}")
-    if len(header) != _HEADER_FIELDS:
-        raise WireError(
-            f"the header has {len(header)} fields; schema {SCHEMA_VERSION} has {_HEADER_FIELDS}"
-        )
+    if (
+        type(header) is not list
+        or len(header) != _HEADER_FIELDS
+        or type(header[0]) is not int
+        or header[0] != SCHEMA_VERSION
+    ):
+        _refuse_header(header)
     if count > limits.max_frames:
         raise MessageTooLargeError(
             f"the message has {count} frames, more than max_frames={limits.max_frames}"
         )
     _, kind, sender, seq, t_mono, t_wall, trace, specs, body = header
-    _check_fields(kind, sender, seq, t_mono, t_wall, "header", limits)
+    # The usual case in one test, then _check_fields says what is wrong, or
+    # accepts a kind not seen yet.
+    if not _usual_fields(kind, sender, seq, t_mono, t_wall, limits):
+        _check_fields(kind, sender, seq, t_mono, t_wall, "header", limits)
     if type(trace) is not list:
         raise WireError(f"header.trace must be an array, not {type(trace).__name__}")
     if trace:
         _check_trace(trace, list, "header", limits)
+        trace = tuple(map(tuple, trace))
+    else:
+        trace = ()
     if type(specs) is not list or len(specs) != count - 1:
         what = f"{len(specs)} entries" if type(specs) is list else type(specs).__name__
         raise WireError(
@@ -306,27 +363,85 @@ def decode(frames: Sequence[Any], limits: Limits = DEFAULT_LIMITS) -> Envelope:
         )
     arrays = []
     if count > 1:
-        arrays = [_array(specs[i], frames[i + 1], i, limits) for i in range(count - 1)]
-        total = size + sum(a.nbytes for a in arrays)
+        total = size
+        for i in range(count - 1):
+            array = _array(specs[i], frames[i + 1], i, limits, writable)
+            total += array.nbytes
+            arrays.append(array)
         if total > limits.max_message_bytes:
             raise MessageTooLargeError(
                 f"the message has {total} bytes, more than max_message_bytes="
                 f"{limits.max_message_bytes}"
             )
-    value = decode_value(body, arrays, max_depth=limits.max_depth, max_items=limits.max_items)
-    # Every field is checked above, so skip the frozen __init__ (a third of the cost
-    # of decoding a small message): fill the instance dict in one call.
-    envelope: Envelope = _new(Envelope)
-    envelope.__dict__.update(
-        kind=kind,
-        sender=sender,
-        seq=seq,
-        body=value,
-        t_mono_ns=t_mono,
-        t_wall_ns=t_wall,
-        trace=tuple([tuple(entry) for entry in trace]) if trace else (),
+    if type(body) in _PLAIN_BODY and not arrays:
+        value = body
+    else:
+        value = decode_value(body, arrays, max_depth=limits.max_depth, max_items=limits.max_items)
+    # Every field is checked above: skip the frozen __init__.
+    return bare_envelope(kind, sender, seq, value, t_mono, t_wall, trace)
+
+
+def bare_envelope(
+    kind: str,
+    sender: str,
+    seq: int,
+    body: Any,
+    t_mono_ns: int,
+    t_wall_ns: int,
+    trace: tuple[TraceEntry, ...] = (),
+) -> Envelope:
+    """An :class:`Envelope` built without its frozen ``__init__``, fields unchecked.
+
+    The same as ``Envelope(...)`` at a third of the cost, for values that are
+    checked anyway (by :func:`decode` before, or by :func:`encode` after).
+    """
+    e: Envelope = _new(Envelope)
+    d = e.__dict__
+    d["kind"] = kind
+    d["sender"] = sender
+    d["seq"] = seq
+    d["body"] = body
+    d["t_mono_ns"] = t_mono_ns
+    d["t_wall_ns"] = t_wall_ns
+    d["trace"] = trace
+    return e
+
+
+def _usual_fields(
+    kind: Any, sender: Any, seq: Any, t_mono: Any, t_wall: Any, limits: Limits
+) -> bool:
+    """Whether the header fields are of the usual, valid kind (one test for the common case)."""
+    return (
+        type(kind) is str
+        and kind in _KINDS_SEEN
+        and type(sender) is str
+        and len(sender) <= limits.max_name_len
+        and type(seq) is int
+        and 0 <= seq <= _UINT64_MAX
+        and type(t_mono) is int
+        and _INT64_MIN <= t_mono <= _INT64_MAX
+        and type(t_wall) is int
+        and _INT64_MIN <= t_wall <= _INT64_MAX
     )
-    return envelope
+
+
+def _refuse_header(header: Any) -> NoReturn:
+    """Raise the error for a header that is not a list of this schema's fields."""
+    if type(header) is not list or not header:
+        raise WireError(
+            "frame 0 (the header) must be a msgpack array starting with the schema version, "
+            f"not {type(header).__name__}"
+        )
+    version = header[0]
+    if type(version) is int and version != SCHEMA_VERSION:
+        raise SchemaVersionError(version, SCHEMA_VERSION)
+    if type(version) is str:  # a hostile header may hold a megabyte of "version"
+        raise SchemaVersionError(version[:32], SCHEMA_VERSION)
+    if type(version) is not int:
+        raise WireError(f"header[0], the schema version, must be an int, not {brief(version)}")
+    raise WireError(
+        f"the header has {len(header)} fields; schema {SCHEMA_VERSION} has {_HEADER_FIELDS}"
+    )
 
 
 def _check_fields(
@@ -356,6 +471,7 @@ def _check_fields(
 def _check_trace(trace: Sequence[Any], entry_type: type, where: str, limits: Limits) -> None:
     if len(trace) > limits.max_trace:
         raise WireError(f"{where}.trace has {len(trace)} entries, at most {limits.max_trace}")
+    max_len = limits.max_name_len
     for i, entry in enumerate(trace):
         exact = type(entry) is entry_type  # (a variable: keeps mypy from narrowing entry)
         if not exact or not 1 <= len(entry) <= _MAX_TRACE_ENTRY:
@@ -365,10 +481,12 @@ def _check_trace(trace: Sequence[Any], entry_type: type, where: str, limits: Lim
             )
         for item in entry:
             t = type(item)
-            ok = t in _TRACE_SCALARS and (
-                (t is not str or len(item) <= limits.max_name_len)
-                and (t is not int or _INT64_MIN <= item <= _UINT64_MAX)
-            )
+            if t is str:
+                ok = len(item) <= max_len
+            elif t is int:
+                ok = _INT64_MIN <= item <= _UINT64_MAX
+            else:
+                ok = t is float or t is bool
             if not ok:
                 raise WireError(
                     f"{where}.trace[{i}] holds {brief(item)}: entries hold str, int, float, bool"
@@ -400,43 +518,47 @@ def _buffer(frame: Any, index: int) -> bytes | memoryview:
     return view
 
 
-def _array(spec: Any, frame: Any, i: int, limits: Limits) -> np.ndarray:
+def _array(spec: Any, frame: Any, i: int, limits: Limits, writable: bool) -> np.ndarray:
     """Check one ``[dtype, shape]`` entry against its frame and view the frame as the array."""
-    where = f"header.arrays[{i}]"
     if type(spec) is not list or len(spec) != 2:
-        raise WireError(f"{where} must be [dtype, shape], not {brief(spec)}")
+        raise WireError(f"header.arrays[{i}] must be [dtype, shape], not {brief(spec)}")
+    text, shape = spec
     try:
-        dtype = wire_dtype(spec[0])
+        dtype = wire_dtype(text)
     except WireError as exc:
-        raise WireError(f"{where}: {exc}") from None
-    shape = spec[1]
+        raise WireError(f"header.arrays[{i}]: {exc}") from None
     if type(shape) is not list or len(shape) > limits.max_ndim:
         raise WireError(
-            f"{where}: the shape must be a list of at most {limits.max_ndim} sizes, "
+            f"header.arrays[{i}]: the shape must be a list of at most {limits.max_ndim} sizes, "
             f"not {brief(shape)}"
         )
-    nonzero = 1
+    size = nonzero = dtype.itemsize
     for d in shape:
         if type(d) is not int or d < 0:
-            raise WireError(f"{where}: the shape {brief(shape)} must hold non-negative ints")
+            raise WireError(
+                f"header.arrays[{i}]: the shape {brief(shape)} must hold non-negative ints"
+            )
+        size *= d
         nonzero *= d or 1
     # Bounding the non-zero sizes too keeps numpy from refusing an empty, huge shape.
-    if nonzero * dtype.itemsize > limits.max_frame_bytes:
+    if nonzero > limits.max_frame_bytes:
         raise MessageTooLargeError(
-            f"{where}: shape {tuple(shape)} of {dtype.str} is larger than "
+            f"header.arrays[{i}]: shape {tuple(shape)} of {dtype.str} is larger than "
             f"max_frame_bytes={limits.max_frame_bytes}"
         )
-    view = _buffer(frame, i + 1)
-    expected = math.prod(shape) * dtype.itemsize
-    if len(view) != expected:
+    # bytes and zmq.Frame are flat byte buffers whose len() is their size: numpy
+    # takes them as they are (a memoryview costs as much as the array).
+    view = frame if type(frame) in _BYTE_FRAMES else _buffer(frame, i + 1)
+    if len(view) != size:
         raise WireError(
             f"frame {i + 1} has {len(view)} bytes, but {dtype.str} of shape {tuple(shape)} "
-            f"takes {expected}"
+            f"takes {size}"
         )
-    array = np.frombuffer(view, dtype=dtype).reshape(shape)
-    # A writable frame (zmq.Frame, or an in-process sender's array) must not be
-    # changed through the received value.
-    array.flags.writeable = False
+    array: np.ndarray = np.ndarray(shape, dtype, view)
+    if not writable:
+        # A writable frame (zmq.Frame, or an in-process sender's array) must not be
+        # changed through the received value.
+        array.flags.writeable = False
     return array
 
 

@@ -482,13 +482,17 @@ ACTIONS = st.builds(
     st.from_regex(r"[A-Z][A-Z_]{0,5}", fullmatch=True),
     st.lists(st.from_regex(r"[!-~]{1,6}", fullmatch=True), max_size=3).map(tuple),
 )
-LEAVES = st.one_of(
+#: The plain values msgpack carries as they are.
+SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**63), 2**64 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
     st.binary(max_size=12),
+)
+LEAVES = st.one_of(
+    SCALARS,
     ARRAYS,
     STRIDED,
     NUMPY_SCALARS,
