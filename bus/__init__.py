@@ -25,6 +25,7 @@ from brigade.bus.clock import ClockEstimator, Hops
 from brigade.bus.node import Node, NodeStats, serve
 from brigade.bus.proxies import (
     RemoteArm,
+    RemoteComponent,
     RemoteCritic,
     RemoteEnv,
     RemotePolicy,
@@ -55,6 +56,7 @@ __all__ = [
     "NodeStats",
     "Publisher",
     "RemoteArm",
+    "RemoteComponent",
     "RemoteCritic",
     "RemoteEnv",
     "RemotePolicy",

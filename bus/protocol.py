@@ -38,13 +38,12 @@ import zmq
 
 from brigade import errors as _errors
 from brigade.bus.services import Service
-from brigade.bus.wire import Envelope, Limits, bare_envelope, encode_message
+from brigade.bus.wire import Envelope, Limits, encode_message
 from brigade.errors import BrigadeError, NodeUnavailableError, RemoteError, WireError
 
 __all__ = [
     "Pong",
     "check_request",
-    "envelope",
     "error_body",
     "node_hop",
     "pong_body",
@@ -56,10 +55,6 @@ __all__ = [
 ]
 
 _PLAIN = (str, int, float, bool, type(None))
-
-
-#: An Envelope built without its frozen ``__init__`` (see :func:`~brigade.bus.wire.bare_envelope`).
-envelope = bare_envelope
 
 
 # ---------------------------------------------------------------- errors

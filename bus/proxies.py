@@ -33,7 +33,14 @@ from brigade.policy import ActionChunk, Observation, Policy
 from brigade.progress import ProgressEstimate, ProgressModel
 from brigade.task_env import TaskEnv
 
-__all__ = ["RemoteArm", "RemoteCritic", "RemoteEnv", "RemotePolicy", "RemoteProgressModel"]
+__all__ = [
+    "RemoteArm",
+    "RemoteComponent",
+    "RemoteCritic",
+    "RemoteEnv",
+    "RemotePolicy",
+    "RemoteProgressModel",
+]
 
 
 def _seq(values: Sequence[Any]) -> Sequence[Any]:
@@ -41,8 +48,12 @@ def _seq(values: Sequence[Any]) -> Sequence[Any]:
     return values if type(values) in (list, tuple) else tuple(values)
 
 
-class _Remote(Closing):
-    """The part every proxy shares: its client, the cache, closing."""
+class RemoteComponent(Closing):
+    """The part every proxy shares: its client, the cache, closing.
+
+    Subclass it (with the interface) to proxy a new component; set
+    ``_default_name`` to name the clients it builds.
+    """
 
     _default_name = "client"
 
@@ -83,16 +94,16 @@ def _remote_text(attribute: str, doc: str) -> Any:
     ``Arm.name``), so the property also takes assignments, into the same cache.
     """
 
-    def get(self: _Remote) -> str:
+    def get(self: RemoteComponent) -> str:
         return str(self._cached(attribute))
 
-    def put(self: _Remote, value: str) -> None:
+    def put(self: RemoteComponent, value: str) -> None:
         self._cache[attribute] = value
 
     return property(get, put, doc=doc)
 
 
-class RemoteEnv(_Remote, TaskEnv):
+class RemoteEnv(RemoteComponent, TaskEnv):
     """A :class:`~brigade.task_env.TaskEnv` served by a node.
 
     ``step_count`` is mirrored locally (zero after ``reset``, one more per
@@ -194,7 +205,7 @@ class RemoteEnv(_Remote, TaskEnv):
         return dict(self.client.call("metadata"))
 
 
-class RemoteCritic(_Remote, AdvantageCritic):
+class RemoteCritic(RemoteComponent, AdvantageCritic):
     """An :class:`~brigade.critic.AdvantageCritic` served by a node."""
 
     _default_name = "critic-client"
@@ -218,7 +229,7 @@ class RemoteCritic(_Remote, AdvantageCritic):
         return dict(self.client.call("describe"))
 
 
-class RemotePolicy(_Remote, Policy):
+class RemotePolicy(RemoteComponent, Policy):
     """A :class:`~brigade.policy.Policy` served by a node (``reset`` starts a session)."""
 
     _default_name = "policy-client"
@@ -237,7 +248,7 @@ class RemotePolicy(_Remote, Policy):
         return dict(self.client.call("describe"))
 
 
-class RemoteProgressModel(_Remote, ProgressModel):
+class RemoteProgressModel(RemoteComponent, ProgressModel):
     """A :class:`~brigade.progress.ProgressModel` served by a node."""
 
     _default_name = "progress-client"
@@ -256,7 +267,7 @@ class RemoteProgressModel(_Remote, ProgressModel):
         return dict(self.client.call("describe"))
 
 
-class RemoteArm(_Remote, Arm):
+class RemoteArm(RemoteComponent, Arm):
     """An :class:`~brigade.arm.Arm` served by a node.
 
     ``connect`` starts a session. Its node calls the arm's ``disconnect`` when
@@ -300,8 +311,9 @@ class RemoteArm(_Remote, Arm):
         """Command ``action``; returns what was really sent after safety clipping."""
         return dict(self.client.call("send_action", _mapping(action)))
 
+    # Arm's context (connect, then disconnect), not Closing's; the client closes after.
     def __enter__(self) -> RemoteArm:
-        self.connect()
+        Arm.__enter__(self)
         return self
 
     def __exit__(
@@ -311,7 +323,7 @@ class RemoteArm(_Remote, Arm):
         tb: TracebackType | None,
     ) -> None:
         try:
-            self.disconnect()
+            Arm.__exit__(self, exc_type, exc, tb)
         finally:
             self.close()
 

@@ -40,9 +40,17 @@ from typing import Any, cast
 import zmq
 
 from brigade.bus.closing import Closing
-from brigade.bus.protocol import envelope, writable
+from brigade.bus.protocol import writable
 from brigade.bus.security import SecurityConfig, secure_bind, secure_connect, stop_authenticator
-from brigade.bus.wire import DEFAULT_LIMITS, Envelope, Limits, decode, encode, zmq_max_msg_size
+from brigade.bus.wire import (
+    DEFAULT_LIMITS,
+    Envelope,
+    Limits,
+    bare_envelope,
+    decode,
+    encode,
+    zmq_max_msg_size,
+)
 from brigade.errors import WireError
 
 __all__ = ["Publisher", "Sample", "Subscriber"]
@@ -160,7 +168,7 @@ class Publisher(Closing):
         """
         self._read_subscriptions()
         self._seq += 1
-        message = envelope(
+        message = bare_envelope(
             "telemetry", self.name, self._seq, body, time.monotonic_ns(), time.time_ns()
         )
         frames = encode(message, self.limits)

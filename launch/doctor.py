@@ -16,7 +16,7 @@ from pathlib import Path
 
 from brigade.bus.security import list_keys, load_keypair
 from brigade.errors import BrigadeError
-from brigade.launch.graph import LaunchSpec, load_launch
+from brigade.launch.graph import LaunchSpec, load_launch, parse_endpoint
 from brigade.launch.supervisor import live_nodes, read_state
 
 __all__ = ["CLOCK_WARN_MS", "Finding", "diagnose"]
@@ -42,13 +42,6 @@ class Finding:
     fix: str = ""
 
 
-def _endpoint(address: str) -> tuple[str, int]:
-    rest = address.split("://", 1)[1]
-    host, _, port = rest.rpartition(":")
-    port_number = 0 if port in ("0", "*") else int(port)
-    return host.strip("[]"), port_number
-
-
 def _bindable(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be bound here, or ``None`` when it can."""
     try:
@@ -71,13 +64,13 @@ def _bindable(host: str, port: int) -> str | None:
 def _addresses(spec: LaunchSpec) -> Iterator[Finding]:
     state = read_state(spec.name) or {}
     ours = {
-        _endpoint(str(n.get("address")))
+        parse_endpoint(str(n.get("address")))
         for n in state.get("nodes", {}).values()
         if isinstance(n, dict) and n.get("address")
     }
     for name, node in spec.nodes.items():
         subject = f"nodes.{name}.address"
-        host, port = _endpoint(node.address)
+        host, port = parse_endpoint(node.address)
         if not spec.is_local(name):
             try:
                 socket.getaddrinfo(host, port or None)

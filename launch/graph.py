@@ -25,7 +25,6 @@ checks its ``options``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import socket
@@ -126,22 +125,18 @@ class LaunchSpec:
                     f"components: {', '.join(known)}",
                     key=f"{where}.component",
                 )
-            match = _ENDPOINT.fullmatch(node.address)
-            if match is None:
-                raise ConfigError(
-                    f"{node.address!r} is not an endpoint tcp://HOST:PORT (port 0 or * for a "
-                    "free one)",
-                    key=f"{where}.address",
-                )
-            port = match["port"]
-            if port in ("0", "*") and not self.is_local(name):
+            try:
+                host, port = parse_endpoint(node.address)
+            except ValueError as exc:
+                raise ConfigError(str(exc), key=f"{where}.address") from None
+            if port == 0 and not self.is_local(name):
                 raise ConfigError(
                     f"a node on another host ({node.host}) needs a fixed port: its clients here "
                     "cannot learn a free one",
                     key=f"{where}.address",
                 )
-            if port not in ("0", "*"):
-                key = f"{match['host']}:{port}"
+            if port != 0:
+                key = f"{host}:{port}"
                 if key in bound:
                     raise ConfigError(
                         f"{key} is also the address of node {bound[key]!r}",
@@ -263,6 +258,21 @@ def load_launch(
     return spec
 
 
+def parse_endpoint(address: str) -> tuple[str, int]:
+    """The host (without brackets) and port of ``tcp://HOST:PORT``; port 0 for a free one.
+
+    Raises:
+        ValueError: ``address`` is not such an endpoint.
+    """
+    match = _ENDPOINT.fullmatch(address)
+    if match is None:
+        raise ValueError(
+            f"{address!r} is not an endpoint tcp://HOST:PORT (port 0 or * for a free one)"
+        )
+    port = match["port"]
+    return match["host"].strip("[]"), 0 if port == "*" else int(port)
+
+
 def is_local_host(host: str) -> bool:
     """Whether ``host`` names this machine."""
     if host in ("localhost", "127.0.0.1", "::1", ""):
@@ -278,8 +288,3 @@ def state_root() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "brigade"
-
-
-def node_fields() -> list[str]:
-    """The keys a node entry takes (for messages)."""
-    return [f.name for f in dataclasses.fields(NodeSpec)]

@@ -20,7 +20,7 @@ from brigade.agents.ledger import Ledger
 from brigade.bus.client import Client
 from brigade.bus.proxies import RemoteEnv
 from brigade.bus.security import SecurityConfig
-from brigade.errors import ConfigError
+from brigade.planners.hosts import refuse_oracle
 from brigade.planners.remote import BackendSettings, NodeRef, RelayedChat, RemotePlanner
 
 __all__ = ["BusEpisodes", "EpisodeNodes", "NodeBackend"]
@@ -82,12 +82,7 @@ class BusEpisodes:
         needs_llm: bool,
         critic: str,
     ):
-        if critic == "oracle":
-            raise ConfigError(
-                "the oracle critic rolls out the environment's ground truth, which lives on "
-                "the environment node: run it in one process (without --bus)",
-                key="critic",
-            )
+        refuse_oracle(critic)
         self.nodes = nodes
         self.critic_spec = critic
         self.env_client = self._client(nodes.env, "runner-env")
@@ -111,13 +106,9 @@ class BusEpisodes:
         )
 
     def _client(self, ref: NodeRef, name: str) -> Client:
-        return Client(
-            ref.address,
-            name=name,
-            security=self.nodes.security,
-            server_key=ref.server_key or None,
-            liveness_s=self.nodes.liveness_s,
-            retries=self.nodes.retries,
+        nodes = self.nodes
+        return ref.client(
+            name, security=nodes.security, liveness_s=nodes.liveness_s, retries=nodes.retries
         )
 
     def environment(self, env_id: str, options: dict[str, Any], seed: int) -> RemoteEnv:

@@ -29,11 +29,11 @@ from brigade.action import Action
 from brigade.bus.services import Service, get_service, register_service
 from brigade.critic import AdvantageCritic, CriticState, Scores
 from brigade.critics.registry import build_critic
-from brigade.errors import ConfigError, InputError, RegistryError
+from brigade.errors import ConfigError, InputError
 from brigade.plan import JointPlan, Outcome
 from brigade.task_env import TaskEnv
 
-__all__ = ["CRITIC_HOST", "ENV_HOST", "CriticHost", "EnvHost"]
+__all__ = ["CRITIC_HOST", "ENV_HOST", "CriticHost", "EnvHost", "refuse_oracle"]
 
 
 class EnvHost(TaskEnv):
@@ -169,6 +169,21 @@ class EnvHost(TaskEnv):
         return plan
 
 
+def refuse_oracle(spec: str) -> None:
+    """Refuse the oracle critic on the bus.
+
+    Raises:
+        ConfigError: ``spec`` is ``oracle``: it rolls out the environment's ground
+            truth, which lives on the environment node.
+    """
+    if spec == "oracle":
+        raise ConfigError(
+            "the oracle critic rolls out the environment's ground truth, which lives on "
+            "the environment node: run it in one process (without --bus)",
+            key="critic",
+        )
+
+
 class CriticHost(AdvantageCritic):
     """An :class:`AdvantageCritic` node that serves the critic each episode names."""
 
@@ -198,12 +213,7 @@ class CriticHost(AdvantageCritic):
         Raises:
             ConfigError: ``oracle`` (it needs the environment), or no such critic.
         """
-        if spec == "oracle":
-            raise ConfigError(
-                "the oracle critic rolls out the environment's ground truth, which lives on "
-                "the environment node: run it in one process (without --bus)",
-                key="critic",
-            )
+        refuse_oracle(spec)
         full = envs.spec(env_id).id
         self._critic = build_critic(spec, full, seed=seed)
         return self._critic.describe()
@@ -228,16 +238,8 @@ class CriticHost(AdvantageCritic):
         return self.critic.describe()
 
 
-def _register(service: Service) -> Service:
-    """Register once: a module imported twice (tests, plug-ins) keeps the first."""
-    try:
-        return get_service(service.name)
-    except RegistryError:
-        return register_service(service)
-
-
 _ENV = get_service("env")
-ENV_HOST = _register(
+ENV_HOST = register_service(
     Service(
         "env-host",
         EnvHost,
@@ -251,7 +253,7 @@ ENV_HOST = _register(
     )
 )
 _CRITIC = get_service("critic")
-CRITIC_HOST = _register(
+CRITIC_HOST = register_service(
     Service(
         "critic-host",
         CriticHost,

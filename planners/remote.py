@@ -34,12 +34,12 @@ from brigade.agents.backends import build_llm
 from brigade.agents.ledger import Ledger, LedgerEntry, PriceTable
 from brigade.agents.session import ChatTotals, TranscriptEntry
 from brigade.bus.client import Client
-from brigade.bus.proxies import RemoteCritic, RemoteEnv
+from brigade.bus.proxies import RemoteComponent, RemoteCritic, RemoteEnv
 from brigade.bus.security import SecurityConfig
-from brigade.bus.services import Service, get_service, register_service
+from brigade.bus.services import Service, register_service
 from brigade.chat import ChatModel, SamplingParams
 from brigade.config import load_config
-from brigade.errors import BrigadeError, ConfigError, InputError, RegistryError
+from brigade.errors import BrigadeError, ConfigError, InputError
 from brigade.plan import JointPlan, Outcome
 from brigade.planner import ChatClient, Planner
 from brigade.planners.episode import NoChat, attach_expert, episode_chat
@@ -98,6 +98,24 @@ class NodeRef:
 
     address: str
     server_key: str = ""
+
+    def client(
+        self,
+        name: str,
+        *,
+        security: SecurityConfig | None = None,
+        liveness_s: float = 1.0,
+        retries: int = 2,
+    ) -> Client:
+        """A client of the node, named ``name``, with the caller's keys."""
+        return Client(
+            self.address,
+            name=name,
+            security=security,
+            server_key=self.server_key or None,
+            liveness_s=liveness_s,
+            retries=retries,
+        )
 
 
 class _NodeExpert:
@@ -226,11 +244,9 @@ class PlannerHost:
             return client
         if client is not None:
             client.close()
-        return Client(
-            ref.address,
-            name=f"planner-{role}",
+        return ref.client(
+            f"planner-{role}",
             security=self.security,
-            server_key=ref.server_key or None,
             liveness_s=self.liveness_s,
             retries=self.retries,
         )
@@ -398,7 +414,7 @@ class RelayedChat(ChatTotals):
                 self.ledger.add(LedgerEntry(**item))
 
 
-class RemotePlanner(Planner):
+class RemotePlanner(RemoteComponent, Planner):
     """A :class:`~brigade.planner.Planner` played by a planner node.
 
     The runner resets the environment node's episode first; ``reset`` then
@@ -415,6 +431,7 @@ class RemotePlanner(Planner):
     """
 
     name = "remote"
+    _default_name = "planner-client"
 
     def __init__(
         self,
@@ -427,6 +444,7 @@ class RemotePlanner(Planner):
         **client_options: Any,
     ):
         entry = PLANNERS.get(planner)
+        super().__init__(target, **client_options)
         self.planner = planner
         self.options = dict(options or {})
         self.episode = episode
@@ -435,11 +453,6 @@ class RemotePlanner(Planner):
         self.critic: dict[str, Any] | None = None
         self._versions: dict[str, str] = {}
         self._stats: dict[str, int | float] = {}
-        if isinstance(target, Client):
-            self.client, self._owns_client = target, False
-        else:
-            client_options.setdefault("name", "planner-client")
-            self.client, self._owns_client = Client(target, **client_options), True
         self._chat: RelayedChat | None = None
 
     def _call(self, method: str, *args: Any) -> Any:
@@ -491,21 +504,8 @@ class RemotePlanner(Planner):
         """The node planner's counters, as of its last reply."""
         return dict(self._stats)
 
-    def close(self) -> None:
-        """Close the client, if this proxy built it."""
-        if self._owns_client:
-            self.client.close()
 
-
-def _register(service: Service) -> Service:
-    """Register once (a module imported again keeps the first)."""
-    try:
-        return get_service(service.name)
-    except RegistryError:
-        return register_service(service)
-
-
-PLANNER_HOST = _register(
+PLANNER_HOST = register_service(
     Service(
         "planner",
         PlannerHost,

@@ -257,12 +257,6 @@ class Runner:
                 "on the bus one environment node plays one episode at a time: use workers=1",
                 key="workers",
             )
-        if bus is not None and config.critic == "oracle":
-            raise ConfigError(
-                "the oracle critic rolls out the environment's ground truth, which lives on "
-                "the environment node: run it in one process (without --bus)",
-                key="critic",
-            )
         self.config = config
         self.progress = progress
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -26,8 +26,16 @@ from brigade.bus import codec
 from brigade.bus.client import Client
 from brigade.bus.codec import MAX_DEPTH, MAX_ITEMS, decode_value, encode_value, wire_text
 from brigade.bus.node import serve
-from brigade.bus.protocol import envelope, recv_rest, reply_frames, send_frames
-from brigade.bus.wire import DEFAULT_LIMITS, Envelope, Limits, decode, encode, encode_message
+from brigade.bus.protocol import recv_rest, reply_frames, send_frames
+from brigade.bus.wire import (
+    DEFAULT_LIMITS,
+    Envelope,
+    Limits,
+    bare_envelope,
+    decode,
+    encode,
+    encode_message,
+)
 from brigade.errors import WireError
 from tests.bus.procs import SlowEnv
 from tests.bus.test_codec import ARRAYS, SCALARS, TREES, assert_same
@@ -234,7 +242,7 @@ def test_a_checked_trace_still_has_its_number_of_entries_checked() -> None:
 
 
 def test_reply_frames_check_the_hop_they_add() -> None:
-    request = envelope("request", "client", 3, None, 0, 0, (("proxy", 5),))
+    request = bare_envelope("request", "client", 3, None, 0, 0, (("proxy", 5),))
     frames = reply_frames("reply", request, 7, "node", "abc", 10, 20, 30, DEFAULT_LIMITS)
     reply = decode(frames)
     assert reply.trace == (("proxy", 5), ("node", "abc", 10, 20)) and reply.body == 7

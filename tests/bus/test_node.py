@@ -15,7 +15,7 @@ import zmq
 from brigade.action import Action
 from brigade.bus.client import Client
 from brigade.bus.node import Node, serve
-from brigade.bus.protocol import envelope, raise_remote
+from brigade.bus.protocol import raise_remote
 from brigade.bus.services import (
     Service,
     get_service,
@@ -24,7 +24,7 @@ from brigade.bus.services import (
     services,
     unregister_service,
 )
-from brigade.bus.wire import SCHEMA_VERSION, Envelope, decode, encode
+from brigade.bus.wire import SCHEMA_VERSION, Envelope, bare_envelope, decode, encode
 from brigade.critic import CriticState, Scores
 from brigade.critics.controls import ConstantCritic
 from brigade.errors import (
@@ -303,7 +303,7 @@ def test_undecodable_messages_get_a_refusal(node: Node, raw: zmq.Socket[Any]) ->
     assert isinstance(exc, SchemaVersionError) and exc.theirs == 999
     raw.send_multipart([b"\x00", b"\xff" * 10, b"more"])
     assert answer(raw).kind == "error"
-    raw.send_multipart(encode(envelope("frobnicate", "raw", 1, None, 0, 0)))
+    raw.send_multipart(encode(bare_envelope("frobnicate", "raw", 1, None, 0, 0)))
     assert "unexpected message kind" in answer(raw).body["message"]
     assert node.stats().refused == 4
     raw.send_multipart(request(1, "agents"))
